@@ -1,0 +1,1 @@
+"""The `amodal` command line: one module per subcommand (`add_arguments`, `run`)."""

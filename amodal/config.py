@@ -1,0 +1,163 @@
+"""Configs as nested dataclasses, loaded from YAML with `--set key=value` overrides.
+
+`load_config(path, overrides)` returns a `Config`; unknown keys are refused with a message
+naming them. `config_to_dict` gives the resolved config written into every checkpoint and
+run folder.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Optional, Type, TypeVar, Union, get_type_hints
+
+import yaml
+
+from amodal.errors import ConfigError
+
+T = TypeVar("T")
+
+
+@dataclass
+class VisibleConfig:
+    """Visible-mask network (class-agnostic instance segmentation + tracking)."""
+
+    enabled: bool = True
+    width: int = 16
+    input_height: int = 240
+    input_width: int = 320
+    embed_dim: int = 8
+    min_area: int = 20
+
+
+@dataclass
+class CompletionConfig:
+    """Temporal shape memory + amodal head."""
+
+    crop_size: int = 64
+    width: int = 32
+    memory_permanent: int = 2
+    memory_recent: int = 6
+    use_rgb: bool = False
+
+
+@dataclass
+class ModelConfig:
+    visible: VisibleConfig = field(default_factory=VisibleConfig)
+    completion: CompletionConfig = field(default_factory=CompletionConfig)
+
+
+@dataclass
+class DataConfig:
+    train: str = "work_data/synth/train/annotations.json"
+    val: str = "work_data/synth/val/annotations.json"
+    clip_length: int = 8
+    clip_stride: int = 1
+    max_objects: int = 8
+    num_workers: int = 0
+    augment: bool = True
+
+
+@dataclass
+class TrainConfig:
+    out_dir: str = "runs/default"
+    seed: int = 0
+    steps: int = 2000
+    batch_size: int = 4
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    log_every: int = 20
+    val_every: int = 500
+    ckpt_every: int = 250
+    val_videos: int = 16
+    loss_weights: Dict[str, float] = field(default_factory=dict)
+    amodal_supervision: bool = False
+
+
+@dataclass
+class Config:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+
+def _build(cls: Type[T], values: Dict[str, Any], where: str) -> T:
+    if not isinstance(values, dict):
+        raise ConfigError(f"config section '{where or 'root'}' must be a mapping, got {type(values).__name__}")
+    hints = get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise ConfigError(f"unknown config key(s) {', '.join((where + '.' if where else '') + u for u in unknown)}")
+    kwargs = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in values:
+            continue
+        v = values[f.name]
+        key = f"{where}.{f.name}" if where else f.name
+        typ = hints[f.name]
+        if dataclasses.is_dataclass(typ):
+            kwargs[f.name] = _build(typ, v, key)
+        else:
+            kwargs[f.name] = _coerce(v, typ, key)
+    return cls(**kwargs)
+
+
+def _coerce(value: Any, typ: Any, key: str) -> Any:
+    origin = getattr(typ, "__origin__", None)
+    if typ is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if typ in (int, str, bool):
+        if not isinstance(value, typ) or (typ is int and isinstance(value, bool)):
+            raise ConfigError(f"config key '{key}' must be {typ.__name__}, got {value!r}")
+        return value
+    if origin in (dict, Dict) and not isinstance(value, dict):
+        raise ConfigError(f"config key '{key}' must be a mapping, got {value!r}")
+    if origin in (list, List) and not isinstance(value, list):
+        raise ConfigError(f"config key '{key}' must be a list, got {value!r}")
+    return value
+
+
+def config_to_dict(cfg: Any) -> Dict[str, Any]:
+    """Plain nested dict of a config dataclass (JSON/YAML-ready)."""
+    return dataclasses.asdict(cfg)
+
+
+def config_from_dict(values: Dict[str, Any], cls: Type[T] = Config) -> T:  # type: ignore[assignment]
+    """Build a config dataclass from a nested dict; unknown keys raise `ConfigError`."""
+    return _build(cls, values, "")
+
+
+def apply_overrides(values: Dict[str, Any], overrides: Iterable[str]) -> Dict[str, Any]:
+    """Apply `key.sub=value` strings (values parsed as YAML) to a nested dict, in place."""
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"override {item!r} is not of the form key=value")
+        key, raw = item.split("=", 1)
+        try:
+            value = yaml.safe_load(raw)
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"override {item!r}: value is not valid YAML ({exc})") from None
+        node = values
+        parts = key.strip().split(".")
+        for p in parts[:-1]:
+            node = node.setdefault(p, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"override {item!r}: '{p}' is not a section")
+        node[parts[-1]] = value
+    return values
+
+
+def load_config(path: Optional[Union[str, Path]] = None, overrides: Iterable[str] = ()) -> Config:
+    """Load a YAML config (or the defaults when `path` is None) and apply overrides."""
+    values: Dict[str, Any] = {}
+    if path is not None:
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError(f"config file not found: {p}")
+        try:
+            values = yaml.safe_load(p.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"config file {p} is not valid YAML: {exc}") from None
+    apply_overrides(values, overrides)
+    return config_from_dict(values)

@@ -1,0 +1,1 @@
+"""Small shared helpers (mask encoding, atomic file writes)."""
