@@ -37,3 +37,7 @@ class OutputExistsError(AmodalError):
 
 class TrainingError(AmodalError):
     """Training cannot go on (loss became NaN/inf, a data worker died, ...)."""
+
+
+class OutputWriteError(AmodalError):
+    """A result file cannot be written (disk full, permission denied, ...); names the file."""
