@@ -1,0 +1,246 @@
+"""AmodalPredictor with a fake session: input checks, resolution handling, reset, predict_video."""
+import sys
+import types
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+from amodal.errors import InputError
+from amodal.types import FrameResult
+
+
+class FakeSession:
+    """Object 1 = bright pixels (red > 128); amodal = its bounding box. Given masks are used as is."""
+
+    def __init__(self, model, device="cpu", max_objects=16):
+        self.seen = []
+        self.resets = 0
+
+    def reset(self):
+        self.resets += 1
+
+    def step(self, image, visible_masks=None):
+        assert torch.is_inference_mode_enabled()
+        self.seen.append((image.shape, image.dtype, visible_masks))
+        return _fake_result(image, visible_masks)
+
+
+def _fake_result(image, visible_masks):
+    if visible_masks:
+        ids = sorted(visible_masks)
+        vis = np.stack([visible_masks[i] for i in ids])
+    else:
+        ids, vis = [1], (image[..., 0] > 128)[None]
+    amo = np.zeros_like(vis)
+    for k, m in enumerate(vis):
+        ys, xs = np.nonzero(m)
+        if ys.size:
+            amo[k, ys.min():ys.max() + 1, xs.min():xs.max() + 1] = True
+    occ = np.array([1 - v.sum() / max(a.sum(), 1) for v, a in zip(vis, amo)])
+    return FrameResult(0, ids, vis, amo, np.ones(len(ids)), occ, list(ids))
+
+
+def _fake_offline(model, frames, visible_masks, device, max_objects=16):
+    return [_fake_result(f, None if visible_masks is None else visible_masks[i]) for i, f in enumerate(frames)]
+
+
+@pytest.fixture
+def predictor(monkeypatch):
+    session_mod = types.ModuleType("amodal.inference.session")
+    session_mod.AmodalSession = FakeSession
+    offline_mod = types.ModuleType("amodal.inference.offline")
+    offline_mod.run_offline = _fake_offline
+    monkeypatch.setitem(sys.modules, "amodal.inference.session", session_mod)
+    monkeypatch.setitem(sys.modules, "amodal.inference.offline", offline_mod)
+    from amodal.api import AmodalPredictor
+
+    return AmodalPredictor(torch.nn.Linear(1, 1), max_side=64)
+
+
+def _frame(h=40, w=60, x0=10):
+    img = np.zeros((h, w, 3), np.uint8)
+    img[10:30, x0:x0 + 20, 0] = 255
+    img[15:20, x0 + 5:x0 + 10, 0] = 0  # a hole: amodal (box) > visible
+    return img
+
+
+def test_bad_images_raise(predictor):
+    with pytest.raises(InputError, match="uint8"):
+        predictor.step(_frame().astype(np.float32))
+    with pytest.raises(InputError, match="shape"):
+        predictor.step(np.zeros((40, 60, 2), np.uint8))
+    with pytest.raises(InputError, match="numpy array"):
+        predictor.step(_frame().tolist())
+
+
+def test_size_change_mid_stream_and_reset(predictor):
+    predictor.step(_frame())
+    with pytest.raises(InputError, match="frame size changed from 60x40 to 50x40"):
+        predictor.step(_frame(w=50))
+    predictor.reset()
+    r = predictor.step(_frame(w=50))
+    assert r.frame_index == 0 and r.visible.shape == (1, 40, 50)
+    assert predictor.session.resets == 1
+
+
+def test_grey_and_rgba_converted(predictor):
+    grey = _frame()[..., 0]
+    r = predictor.step(grey)
+    shape, dtype, _ = predictor.session.seen[-1]
+    assert shape == (40, 60, 3) and dtype == np.uint8 and r.visible.shape == (1, 40, 60)
+    rgba = np.concatenate([_frame(), np.zeros((40, 60, 1), np.uint8)], axis=2)
+    r2 = predictor.step(rgba)
+    np.testing.assert_array_equal(r.visible, r2.visible)  # alpha is dropped, not composited
+
+
+def test_bad_visible_masks_raise(predictor):
+    ok = np.zeros((40, 60), bool)
+    with pytest.raises(InputError, match="shape"):
+        predictor.step(_frame(), {1: np.zeros((40, 61), bool)})
+    with pytest.raises(InputError, match="float"):
+        predictor.step(_frame(), {1: ok.astype(np.float32)})
+    with pytest.raises(InputError, match="int object ids"):
+        predictor.step(_frame(), {"a": ok})
+    with pytest.raises(InputError, match="int object ids"):
+        predictor.step(_frame(), {True: ok})
+    with pytest.raises(InputError, match="0 means background"):
+        predictor.step(_frame(), {0: ok})
+    with pytest.raises(InputError, match="dict"):
+        predictor.step(_frame(), [ok])
+    r = predictor.step(_frame(), {np.int64(5): ok.astype(np.uint8)})  # numpy ints and 0/1 ints are fine
+    assert r.object_ids == [5]
+
+
+def test_large_frames_downscaled_masks_at_input_resolution(predictor):
+    big = _frame(h=80, w=120, x0=20)
+    given = {3: big[..., 0] > 0}
+    with pytest.warns(UserWarning, match="max_side=64"):
+        r = predictor.step(big, given)
+    shape, _, small_masks = predictor.session.seen[-1]
+    assert shape == (43, 64, 3) and small_masks[3].shape == (43, 64)
+    assert r.visible.shape == (1, 80, 120) and r.amodal.shape == (1, 80, 120)
+    np.testing.assert_array_equal(r.visible[0], given[3])  # given masks come back exactly
+    assert (r.amodal >= r.visible).all()
+    assert 0 < r.occlusion[0] < 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        predictor.step(big)  # warned once only
+    assert r.latency_ms > 0
+
+
+def test_cuda_refused_without_cuda():
+    from amodal.api import resolve_device
+
+    if torch.cuda.is_available():
+        pytest.skip("CUDA present")
+    with pytest.raises(InputError, match="CUDA is not available"):
+        resolve_device("cuda")
+    with pytest.raises(InputError, match="unknown device"):
+        resolve_device("gpu0")
+
+
+def test_predict_video_stream_lazy_and_resets(predictor):
+    frames = [_frame(x0=5 + 3 * t) for t in range(4)]
+    predictor.step(_frame(w=50))  # leftover state from another stream
+    it = predictor.predict_video(frames, mode="stream")
+    assert len(predictor.session.seen) == 1  # lazy: nothing run yet
+    results = list(it)
+    assert [r.frame_index for r in results] == [0, 1, 2, 3]
+    assert all(r.visible.shape == (1, 40, 60) for r in results)
+    assert results[0].timestamp is None
+
+
+def test_predict_video_with_masks_and_mismatch(predictor):
+    frames = [_frame() for _ in range(3)]
+    masks = [{2: f[..., 0] > 0} for f in frames]
+    results = list(predictor.predict_video(frames, visible_masks=masks))
+    assert [r.object_ids for r in results] == [[2]] * 3
+    with pytest.raises(InputError, match="2 frames"):
+        list(predictor.predict_video(np.stack(frames), visible_masks=masks[:2]))
+    with pytest.raises(InputError, match="one .* dict per frame"):
+        list(predictor.predict_video(frames, visible_masks=masks[0]))
+    with pytest.raises(InputError, match="mode"):
+        predictor.predict_video(frames, mode="fast")  # refused at the call, before iterating
+
+
+def test_predict_video_offline(predictor):
+    frames = [_frame(h=80, w=120, x0=20 + t) for t in range(3)]
+    with pytest.warns(UserWarning):
+        results = list(predictor.predict_video(frames, mode="offline"))
+    assert len(results) == 3 and all(r.amodal.shape == (1, 80, 120) for r in results)
+    with pytest.raises(InputError, match="unlike the first frame"):
+        list(predictor.predict_video([_frame(), _frame(w=50)], mode="offline"))
+
+
+# -- with the real session and a randomly initialised tiny checkpoint -------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny_checkpoint(tmp_path_factory):
+    from amodal.config import load_config
+    from amodal.engine.checkpoint import save_checkpoint
+    from amodal.models.build import build_model
+
+    cfg = load_config(None, [
+        "model.visible.width=4", "model.visible.input_height=48", "model.visible.input_width=64",
+        "model.completion.crop_size=32", "model.completion.width=8",
+        "model.completion.memory_permanent=1", "model.completion.memory_recent=2",
+    ])
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("ckpt") / "tiny.pt"
+    save_checkpoint(path, build_model(cfg), cfg, step=0)
+    return path
+
+
+def _clip(n=5, h=40, w=60):
+    return [_frame(h, w, x0=5 + 4 * t) for t in range(n)]
+
+
+def test_real_stream_masks_at_input_resolution(tiny_checkpoint):
+    from amodal.api import AmodalPredictor
+
+    p = AmodalPredictor.from_checkpoint(tiny_checkpoint, max_side=48)
+    masks = [{4: f[..., 0] > 0} for f in _clip()]
+    with pytest.warns(UserWarning, match="max_side=48"):
+        results = list(p.predict_video(_clip(), visible_masks=masks, mode="stream"))
+    assert len(results) == 5
+    for r, m in zip(results, masks):
+        assert r.object_ids == [4]
+        assert r.visible.shape == r.amodal.shape == (1, 40, 60) and r.visible.dtype == bool
+        np.testing.assert_array_equal(r.visible[0], m[4])
+        assert (r.amodal >= r.visible).all() and 0.0 <= r.occlusion[0] <= 1.0
+    p.reset()
+    r = p.step(_frame(h=30, w=30, x0=2))  # a new stream may have another size; detection mode
+    assert r.visible.shape[1:] == (30, 30) and r.frame_index == 0
+
+
+def test_real_offline_matches_stream_shapes(tiny_checkpoint, tmp_path):
+    import cv2
+
+    from amodal.api import AmodalPredictor
+
+    path = tmp_path / "clip.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10, (60, 40))
+    for f in _clip():
+        writer.write(cv2.cvtColor(f, cv2.COLOR_RGB2BGR))
+    writer.release()
+    p = AmodalPredictor.from_checkpoint(tiny_checkpoint)
+    masks = [{2: f[..., 0] > 0} for f in _clip()]
+    results = list(p.predict_video(path, visible_masks=masks, mode="offline"))
+    assert [r.frame_index for r in results] == list(range(5))
+    assert all(r.object_ids == [2] and r.amodal.shape == (1, 40, 60) for r in results)
+    assert results[3].timestamp == pytest.approx(0.3, abs=0.02)
+    with pytest.raises(InputError, match="5 frames"):
+        list(p.predict_video(path, visible_masks=masks[:4], mode="offline"))
+
+
+def test_from_pretrained_without_shipped_weights(monkeypatch, tmp_path):
+    import amodal.engine.checkpoint as ckpt
+    from amodal.api import AmodalPredictor
+    from amodal.errors import CheckpointError
+
+    monkeypatch.setattr(ckpt, "DEFAULT_CHECKPOINT", tmp_path / "missing.pt")
+    with pytest.raises(CheckpointError, match="missing"):
+        AmodalPredictor.from_pretrained()
