@@ -170,3 +170,19 @@ def build_runner(name: str, options: Optional[ModelOptions] = None) -> ModelRunn
     if name not in MODELS:
         raise AmodalError(f"unknown model {name!r}; known models: {', '.join(sorted(MODELS))}")
     return MODELS[name](options or ModelOptions())
+
+
+def _learned_baseline(name: str) -> Callable[[ModelOptions], ModelRunner]:
+    """Factory of a learned baseline of `amodal.baselines` (imported only when built)."""
+
+    def factory(options: ModelOptions) -> ModelRunner:
+        from amodal.baselines import build_baseline_runner
+
+        return build_baseline_runner(name, options)
+
+    return factory
+
+
+# PCNet-M and SaVos (docs/BASELINES.md); checkpoints: runs/baselines/<name>/checkpoint.pt by default.
+MODELS["pcnet"] = _learned_baseline("pcnet")
+MODELS["savos"] = _learned_baseline("savos")
