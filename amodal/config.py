@@ -26,8 +26,16 @@ class VisibleConfig:
     width: int = 16
     input_height: int = 240
     input_width: int = 320
-    embed_dim: int = 8
+    embed_dim: int = 8  # unused: VisibleNet separates instances with centers + offsets, not embeddings
     min_area: int = 20
+    offset_scale: float = 10.0  # center offsets are predicted in units of this many output pixels
+    fg_threshold: float = 0.5  # foreground probability threshold when decoding
+    center_threshold: float = 0.2  # minimum center-heatmap peak of an instance
+    nms_kernel: int = 5  # center peak suppression window (output pixels, odd)
+    vote_radius: float = 6.0  # output pixels: votes farther from every center form new instances
+    vote_radius_rel: float = 0.5  # ... or farther than this x sqrt(instance area in output pixels)
+    score_threshold: float = 0.0  # instances scoring lower are dropped
+    hole_area: int = 64  # holes up to this many input pixels inside an instance are filled
 
 
 @dataclass
@@ -35,7 +43,7 @@ class CompletionConfig:
     """Temporal shape memory + amodal head."""
 
     crop_size: int = 64
-    width: int = 32
+    width: int = 16
     memory_permanent: int = 2
     memory_recent: int = 6
     use_rgb: bool = False
