@@ -1,1 +1,97 @@
-"""amodal.losses"""
+"""Named loss terms of amodal's training objective (see docs/OBJECTIVE.md).
+
+`compute_losses(model, batch, cfg, rng)` returns a dict of named scalar terms plus "total" =
+sum of weight x term, weights from `cfg.train.loss_weights` over `DEFAULT_LOSS_WEIGHTS`.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Dict
+
+import numpy as np
+
+from amodal.errors import ConfigError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+    from amodal.config import Config
+    from amodal.data.clips import ClipBatch
+    from amodal.models.build import AmodalModel
+
+SELF_SUPERVISED_TERMS = ("visible_fit", "occluder_synthesis", "next_visible", "temporal_consistency")
+SUPERVISED_TERMS = ("amodal_supervised",)
+DEFAULT_LOSS_WEIGHTS: Dict[str, float] = {
+    "visible_fit": 1.0,
+    "occluder_synthesis": 1.0,
+    "next_visible": 1.0,
+    "temporal_consistency": 0.1,
+    "amodal_supervised": 1.0,
+}
+VISIBLE_PREFIX = "vis_"
+OCCLUDER_PROBABILITY = 0.5  # fraction of object-frames that get a synthetic occluder
+
+
+def resolve_weights(cfg: "Config") -> Dict[str, float]:
+    """Default weights updated by cfg.train.loss_weights; unknown names raise ConfigError.
+
+    Visible-net terms are named `vis_<term>` (as VisibleNet.loss names them) and default to 1.0.
+    """
+    weights = dict(DEFAULT_LOSS_WEIGHTS)
+    for name, value in (cfg.train.loss_weights or {}).items():
+        if name not in weights and not name.startswith(VISIBLE_PREFIX):
+            known = ", ".join(sorted(weights))
+            raise ConfigError(f"train.loss_weights: unknown term '{name}' (known: {known}, vis_<term> for the visible net)")
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
+            raise ConfigError(f"train.loss_weights.{name} must be a number >= 0, got {value!r}")
+        weights[name] = float(value)
+    if not cfg.train.amodal_supervision:
+        weights["amodal_supervised"] = 0.0
+    return weights
+
+
+def compute_losses(model: "AmodalModel", batch: "ClipBatch", cfg: "Config", rng: np.random.Generator,
+                   visible_frames: int = 2) -> Dict[str, "torch.Tensor"]:
+    """All loss terms of one training batch, plus "total".
+
+    Args:
+        model: the AmodalModel (its completion net, and its visible net when enabled).
+        batch: a ClipBatch already on the model's device.
+        cfg: resolved config.
+        rng: draws the synthetic occluders and the frames the visible net is trained on.
+        visible_frames: frames per clip used for the visible-net terms.
+    """
+    import torch
+
+    from amodal.losses.selfsup import clip_losses, erasers_for, objects_from_batch, run_clip
+
+    weights = resolve_weights(cfg)
+    supervised = bool(cfg.train.amodal_supervision)
+    if supervised and batch.amodal is None:
+        raise ConfigError("train.amodal_supervision is set but the training data carries no amodal masks")
+    use_rgb = model.completion.cfg.use_rgb
+    frames = batch.frames_float() if use_rgb or model.visible is not None else None
+    objs = objects_from_batch(frames if use_rgb else None, batch.visible_ids, batch.object_valid, batch.motions,
+                              batch.amodal if supervised else None)
+    terms: Dict[str, torch.Tensor] = {}
+    if objs.num_objects:
+        erasers = erasers_for(objs, rng, OCCLUDER_PROBABILITY) if weights["occluder_synthesis"] else None
+        pred = run_clip(model.completion, model.completion.cfg, objs, erasers)
+        terms.update(clip_losses(pred, objs, erasers, weights, supervised))
+    if model.visible is not None:
+        b, t = batch.visible_ids.shape[:2]
+        n = min(visible_frames, t)
+        pick = np.stack([rng.choice(t, size=n, replace=False) for _ in range(b)])
+        bi = torch.arange(b).repeat_interleave(n)
+        ti = torch.as_tensor(pick.reshape(-1))
+        out = model.visible(frames[bi, ti])
+        for name, value in model.visible.loss(out, batch.visible_ids[bi, ti]).items():
+            terms[name if name.startswith(VISIBLE_PREFIX) else VISIBLE_PREFIX + name] = value
+    total = None
+    for name, value in terms.items():
+        w = weights.get(name, 1.0)
+        if w:
+            total = value * w if total is None else total + value * w
+    if total is None:
+        total = sum(p.sum() * 0.0 for p in model.parameters())
+    terms["total"] = total
+    return terms

@@ -1,0 +1,115 @@
+"""What a benchmark run measures and at which sizes (`BenchSettings`), with the targets."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional, Tuple
+
+from amodal.errors import ConfigError
+
+STAGES = ("decode", "stream", "offline", "threads", "profile", "memory", "training", "generator")
+
+# Targets written beside the measurements (see docs/BENCHMARKS.md).
+TARGET_OWN_FPS = 30.0  # streaming, own visible-mask network, up to 4 objects
+TARGET_GIVEN_FPS = 100.0  # streaming, visible masks given, up to 4 objects
+TARGET_MEMORY_GROWTH_MB = 50.0  # over 10,000 frames
+TARGET_RECIPE_MINUTES = 30.0  # default recipe reaches its quality
+
+
+@dataclass
+class BenchSettings:
+    """Sizes of one benchmark run.
+
+    Attributes:
+        out: the markdown report; plots go to `<out dir>/images/bench_*.png`, raw numbers to
+            `<out dir>/benchmarks.json`.
+        checkpoint: checkpoint measured (None: the shipped default, else a random model).
+        config: YAML config of the random model used when there is no checkpoint.
+        quick: smoke-run sizes (tiny videos, one repeat).
+        repeats: runs per figure (the figure is their median).
+        size: (W, H) of the test videos.
+        objects: object counts of the streaming worlds.
+        stream_frames: frames of each streaming test video.
+        offline_frames: frames of the offline (bidirectional) runs.
+        memory_frames: length of the long stream of the memory test.
+        memory_every: RSS sample period (frames).
+        memory_subprocess: run the memory test in a fresh process (clean RSS baseline).
+        memory_threads: torch threads of the memory test (it measures memory, not speed; 1 thread
+            keeps 10,000 frames short on a shared machine).
+        train_steps: optimizer steps per training-throughput run.
+        train_videos / train_frames: size of the generated training set.
+        gen_videos / gen_frames: size of each generator-throughput run.
+        train_log: a training run folder or its log.jsonl (time to reach the recipe's quality).
+        stages: stages to run (subset of STAGES).
+        threads: torch intra-op threads.
+        work_dir: where the generated videos go (None: a temporary folder, removed after).
+        seed: seed of the generated worlds.
+        progress: print progress lines.
+    """
+
+    out: Path = Path("docs/BENCHMARKS.md")
+    checkpoint: Optional[Path] = None
+    config: Optional[Path] = None
+    quick: bool = False
+    repeats: int = 3
+    size: Tuple[int, int] = (320, 240)
+    objects: Tuple[int, ...] = (2, 4, 8)
+    stream_frames: int = 300
+    offline_frames: int = 100
+    memory_frames: int = 10000
+    memory_every: int = 250
+    memory_subprocess: bool = True
+    memory_threads: int = 1
+    train_steps: int = 12
+    train_videos: int = 6
+    train_frames: int = 16
+    gen_videos: int = 4
+    gen_frames: int = 32
+    train_log: Optional[Path] = None
+    stages: Tuple[str, ...] = field(default_factory=lambda: STAGES)
+    threads: int = 2
+    work_dir: Optional[Path] = None
+    seed: int = 7
+    progress: bool = True
+
+    @classmethod
+    def quick_defaults(cls, **overrides) -> "BenchSettings":
+        """Tiny sizes for a smoke run (tests): seconds, not minutes. Overrides win."""
+        values = dict(quick=True, repeats=1, size=(96, 72), objects=(2, 4), stream_frames=8, offline_frames=6,
+                      memory_frames=60, memory_every=20, memory_subprocess=False, train_steps=3, train_videos=2,
+                      train_frames=6, gen_videos=2, gen_frames=3)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values).validated()
+
+    def validated(self) -> "BenchSettings":
+        """Check ranges; raise ConfigError naming the option."""
+        checks = (("repeats", 1), ("stream_frames", 3), ("offline_frames", 2), ("memory_frames", 2),
+                  ("memory_every", 1), ("memory_threads", 1), ("train_steps", 2), ("train_videos", 1), ("train_frames", 3),
+                  ("gen_videos", 1), ("gen_frames", 1), ("threads", 1))
+        for name, low in checks:
+            if int(getattr(self, name)) < low:
+                raise ConfigError(f"--{name.replace('_', '-')} must be >= {low}, got {getattr(self, name)}")
+        unknown = [s for s in self.stages if s not in STAGES]
+        if unknown:
+            raise ConfigError(f"unknown benchmark stage(s) {', '.join(unknown)} (choose from {', '.join(STAGES)})")
+        if not self.objects or any(n < 1 for n in self.objects):
+            raise ConfigError(f"object counts must be >= 1, got {self.objects}")
+        if self.size[0] < 32 or self.size[1] < 32:
+            raise ConfigError(f"video size must be at least 32x32, got {self.size[0]}x{self.size[1]}")
+        if self.checkpoint is not None and not Path(self.checkpoint).is_file():
+            raise ConfigError(f"--checkpoint {self.checkpoint}: no such file")
+        if self.train_log is not None and not Path(self.train_log).exists():
+            raise ConfigError(f"--train-log {self.train_log}: no such file or folder")
+        return self
+
+    @property
+    def out_dir(self) -> Path:
+        return Path(self.out).parent
+
+    @property
+    def images_dir(self) -> Path:
+        return self.out_dir / "images"
+
+    @property
+    def json_path(self) -> Path:
+        return self.out_dir / "benchmarks.json"

@@ -1,0 +1,275 @@
+"""AmodalSession: causal streaming inference, one `step(image)` per frame, bounded memory.
+
+Per frame: DIS flow from the previous frame; each known object's motion (similarity fit on its
+previous visible mask, constant velocity when unseen) moves its shape memory and its last amodal
+box; the visible masks are given or come from the visible net + tracker; every current object
+gets a crop (visible box united with the moved amodal box, 1.5x, square); all crops go through
+CompletionNet in one batch; logits are pasted back at input resolution and post-processed:
+amodal = visible ∪ (p > 0.5 ∩ other objects' visible), so amodal ⊇ visible and nothing spills
+onto visible background. The frame is then written into each object's memory.
+
+State per object: a `ShapeMemory` (at most permanent + recent entries) and a few masks of the
+last frame. Objects unseen for more than `max_lost` frames are dropped (in tracker mode: when
+the tracker drops them), so cost and memory per frame do not grow with the stream.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Tuple
+
+import cv2
+import numpy as np
+import torch
+
+from amodal.errors import InputError
+from amodal.models.alignment import IDENTITY, FlowEstimator, object_motion
+from amodal.models.crops import crop_matrix, extract_crops, mask_box, paste_crops_into, square_from_box, union_box, warp_box
+from amodal.models.memory import ShapeMemory, read_memories
+from amodal.models.ordering import depth_order, occlusion_rates
+from amodal.types import FrameResult
+
+CROP_SCALE = 1.5
+MIN_CROP_SIDE = 24.0
+
+
+@dataclass
+class _ObjectState:
+    memory: ShapeMemory
+    motion: np.ndarray = field(default_factory=lambda: IDENTITY.copy())
+    prev_visible: Optional[np.ndarray] = None
+    prev_amodal: Optional[np.ndarray] = None
+    prev_box: Optional[Tuple[float, float, float, float]] = None
+    last_seen: int = -1
+
+
+@dataclass
+class RawFrame:
+    """Per-frame outputs before post-processing (used by the offline bidirectional pass).
+
+    Attributes:
+        ids: object ids (N).
+        visible: bool (N, H, W).
+        logits: float32 (N, H, W) amodal logits at input resolution.
+        others: bool (N, H, W) union of the other objects' visible masks.
+        det_scores: (N,) visible-mask confidences (1 for given masks).
+        conf: (N,) completion confidence in [0, 1].
+    """
+
+    frame_index: int
+    ids: List[int]
+    visible: np.ndarray
+    logits: np.ndarray
+    det_scores: np.ndarray
+    conf: np.ndarray
+    others: Optional[np.ndarray] = None
+
+
+def others_mask(visible: np.ndarray) -> np.ndarray:
+    """bool (N, H, W): union of the OTHER objects' visible masks, per object."""
+    if len(visible) == 0:
+        return visible.copy()
+    v = visible.view(np.uint8)
+    count = v.sum(0, dtype=np.uint8)
+    return (count[None] - v) > 0
+
+
+def finalize(frame_index: int, ids: List[int], visible: np.ndarray, logits: np.ndarray, scores: np.ndarray,
+             latency_ms: float = 0.0, timestamp: Optional[float] = None, others: Optional[np.ndarray] = None) -> FrameResult:
+    """Post-process logits (N, H, W) into a FrameResult: amodal = V ∪ (logit > 0 ∩ others' V)."""
+    others = others_mask(visible) if others is None else others
+    amodal = visible | ((logits > 0) & others) if len(ids) else visible.copy()
+    scores = np.asarray(scores, np.float32)
+    order = depth_order(visible, amodal, scores)
+    return FrameResult(frame_index=frame_index, object_ids=list(ids), visible=visible, amodal=amodal, scores=scores,
+                       occlusion=occlusion_rates(visible, amodal), depth_order=[ids[i] for i in order],
+                       latency_ms=latency_ms, timestamp=timestamp)
+
+
+class AmodalSession:
+    """Streaming amodal segmentation of one video (one session per stream).
+
+    Args:
+        model: an AmodalModel (see `amodal.models.build`); put in eval mode. The session runs a
+            BatchNorm-folded copy of its completion net (weights are read at construction).
+        device: torch device for the networks.
+        max_objects: most objects handled per frame.
+        max_lost: frames an unseen object keeps its memory (given-mask mode; in tracker mode the
+            tracker decides, with the same value).
+        flow_width: width of the reduced frames optical flow is computed on.
+    """
+
+    def __init__(self, model, device: str = "cpu", max_objects: int = 16, max_lost: int = 30, flow_width: int = 160) -> None:
+        self.device = torch.device(device)
+        self.model = model.to(self.device).eval()
+        self.net = model.completion.fused_for_inference().to(memory_format=torch.channels_last)
+        self.cfg = model.completion.cfg
+        self.max_objects, self.max_lost = int(max_objects), int(max_lost)
+        self.flow = FlowEstimator(flow_width)
+        self.tracker = None
+        if model.visible is not None:
+            from amodal.models.tracker import Tracker
+
+            self.tracker = Tracker(iou_threshold=0.3, max_lost=self.max_lost)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the stream: every object memory, the tracker, the previous frame."""
+        self._objects: Dict[int, _ObjectState] = {}
+        self._prev_gray: Optional[np.ndarray] = None
+        self._size: Optional[Tuple[int, int]] = None
+        self._frame = -1
+        if self.tracker is not None:
+            self.tracker.reset()
+
+    @property
+    def num_memories(self) -> int:
+        """Objects holding a memory."""
+        return len(self._objects)
+
+    @property
+    def memory_entries(self) -> int:
+        """Memory entries held over all objects (bounded by objects x capacity)."""
+        return sum(len(s.memory) for s in self._objects.values())
+
+    @torch.inference_mode()
+    def step(self, image: np.ndarray, visible_masks: Optional[Dict[int, np.ndarray]] = None,
+             timestamp: Optional[float] = None) -> FrameResult:
+        """Process the next frame.
+
+        Args:
+            image: RGB uint8 (H, W, 3), same size for the whole stream.
+            visible_masks: {object_id: bool (H, W)} visible masks, or None to detect and track.
+            timestamp: stored in the result.
+
+        Returns:
+            FrameResult with masks at the input resolution.
+        """
+        t0 = time.perf_counter()
+        raw = self.step_raw(image, visible_masks)
+        scores = raw.det_scores * (0.5 + 0.5 * raw.conf)
+        res = finalize(raw.frame_index, raw.ids, raw.visible, raw.logits, scores, 0.0, timestamp, raw.others)
+        res.latency_ms = (time.perf_counter() - t0) * 1000.0
+        return res
+
+    # ------------------------------------------------------------------ internals
+
+    def _check_image(self, image: np.ndarray) -> Tuple[int, int]:
+        if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+            desc = f"{image.dtype} {image.shape}" if isinstance(image, np.ndarray) else type(image).__name__
+            raise InputError(f"expected an RGB uint8 image (H, W, 3), got {desc}")
+        size = image.shape[:2]
+        if self._size is not None and size != self._size:
+            raise InputError(f"frame size changed mid-stream from {self._size} to {size} (call reset() first)")
+        self._size = size
+        return size
+
+    def _given(self, visible_masks: Dict[int, np.ndarray], size: Tuple[int, int]) -> Tuple[List[int], np.ndarray]:
+        if len(visible_masks) > self.max_objects:
+            raise InputError(f"{len(visible_masks)} visible masks given, the session handles at most {self.max_objects} objects")
+        ids = sorted(int(k) for k in visible_masks)
+        masks = np.zeros((len(ids), size[0], size[1]), bool)
+        for i, k in enumerate(ids):
+            m = np.asarray(visible_masks[k])
+            if m.shape != size:
+                raise InputError(f"visible mask of object {k} has shape {m.shape}, the image is {size}")
+            masks[i] = m.astype(bool, copy=False)
+        return ids, masks
+
+    def _detect(self, image: np.ndarray, size: Tuple[int, int]) -> Tuple[List[int], np.ndarray, np.ndarray]:
+        instances = self.model.visible.predict_instances(image, self.max_objects)
+        hints = {}
+        for oid, st in self._objects.items():
+            if st.prev_amodal is not None:
+                hints[oid] = cv2.warpAffine(st.prev_amodal.astype(np.uint8), st.motion.astype(np.float64),
+                                            (size[1], size[0]), flags=cv2.INTER_NEAREST) > 0
+        ids = self.tracker.update([x.mask for x in instances], [x.score for x in instances], hints=hints)
+        masks = np.stack([x.mask for x in instances]) if instances else np.zeros((0,) + size, bool)
+        return list(ids), masks, np.array([x.score for x in instances], np.float32)
+
+    def _advance(self, image: np.ndarray, size: Tuple[int, int]) -> None:
+        gray = self.flow.gray(image)
+        flow = self.flow.flow_gray(self._prev_gray, gray, size) if self._prev_gray is not None else None
+        self._prev_gray = gray
+        for st in self._objects.values():
+            if flow is not None and st.last_seen == self._frame - 1:
+                st.motion = object_motion(flow, st.prev_visible, st.motion)
+            st.memory.advance(st.motion)
+            st.prev_box = warp_box(st.prev_box, st.motion)
+
+    def _forget(self, current: List[int]) -> None:
+        if self.tracker is not None:
+            keep = set(self.tracker.active_ids) | set(self.tracker.lost_ids) | set(current)
+        else:
+            keep = {k for k, s in self._objects.items() if self._frame - s.last_seen <= self.max_lost} | set(current)
+        for k in [k for k in self._objects if k not in keep]:
+            del self._objects[k]
+        cap = 2 * self.max_objects
+        if len(self._objects) > cap:
+            stale = sorted((s.last_seen, k) for k, s in self._objects.items() if k not in current)
+            for _, k in stale[: len(self._objects) - cap]:
+                del self._objects[k]
+
+    @torch.inference_mode()
+    def step_raw(self, image: np.ndarray, visible_masks: Optional[Dict[int, np.ndarray]] = None) -> RawFrame:
+        """Everything `step` does up to (not including) post-processing."""
+        size = self._check_image(image)
+        self._frame += 1
+        self._advance(image, size)
+        if visible_masks is not None:
+            ids, vis = self._given(visible_masks, size)
+            det = np.ones(len(ids), np.float32)
+        else:
+            if self.model.visible is None:
+                raise InputError("this model has no visible-mask network: pass visible_masks to step()")
+            ids, vis, det = self._detect(image, size)
+        self._forget(ids)
+        h, w = size
+        n = len(ids)
+        logits_full = np.full((n, h, w), -30.0, np.float32)
+        conf = np.ones(n, np.float32)
+        if n == 0:
+            return RawFrame(self._frame, ids, vis, logits_full, det, conf, vis.copy())
+        states, mats, rows, stacks = [], [], [], []
+        count = vis.sum(0, dtype=np.uint8)
+        free = (count == 0).astype(np.uint8)
+        for i, oid in enumerate(ids):
+            st = self._objects.get(oid)
+            if st is None:
+                st = self._objects[oid] = _ObjectState(ShapeMemory(self.cfg.memory_permanent, self.cfg.memory_recent))
+            box = union_box([mask_box(vis[i]), st.prev_box])
+            if box is None:
+                continue
+            mats.append(crop_matrix(square_from_box(box, CROP_SCALE, MIN_CROP_SIDE), self.cfg.crop_size))
+            v = vis[i].astype(np.uint8)
+            stack = [v, ((count - v) > 0).astype(np.uint8), free]
+            stacks.append(np.dstack(stack) * np.uint8(255))
+            rows.append(i)
+            states.append(st)
+        if rows:
+            s = self.cfg.crop_size
+            mats_np = np.stack(mats)
+            crops = torch.from_numpy(extract_crops(stacks, mats_np, s)).to(self.device)
+            channels = [crops, read_memories([st.memory for st in states], mats_np, s).to(self.device)]
+            if self.cfg.use_rgb:
+                channels.append(torch.from_numpy(extract_crops([image] * len(rows), mats_np, s)).to(self.device))
+            x = torch.cat(channels, 1).contiguous(memory_format=torch.channels_last)
+            logits = self.net(x).float()
+            lg = logits[:, 0].cpu().numpy()
+            prob = 1.0 / (1.0 + np.exp(-lg))
+            cr = crops.cpu().numpy()
+            remembered = np.maximum(cr[:, 0], prob * cr[:, 1])
+            sel = (cr[:, 1] > 0.5) & (prob > 0.05)
+            certainty = np.abs(2 * prob - 1)
+            for j, (i, st) in enumerate(zip(rows, states)):
+                st.memory.write(cr[j, 0], remembered[j], mats_np[j], float(np.count_nonzero(vis[i])))
+                conf[i] = float(certainty[j][sel[j]].mean()) if sel[j].any() else 1.0
+            paste_crops_into(logits_full, lg, mats_np, rows)
+        others = others_mask(vis)
+        for i, oid in enumerate(ids):
+            st = self._objects[oid]
+            amodal = vis[i] | ((logits_full[i] > 0) & others[i])
+            st.prev_visible, st.prev_amodal = vis[i], amodal
+            st.prev_box = mask_box(amodal)
+            st.last_seen = self._frame
+        return RawFrame(self._frame, ids, vis, logits_full, det, conf, others)

@@ -1,0 +1,39 @@
+"""AmodalModel (visible-mask network + completion head) and `build_model(cfg)`."""
+from __future__ import annotations
+
+from typing import Optional
+
+import torch.nn as nn
+
+from amodal.config import Config
+from amodal.models.completion import CompletionNet
+
+
+class AmodalModel(nn.Module):
+    """Container of the two networks; drivers (trainer, session) call their stage methods.
+
+    Attributes:
+        visible: VisibleNet, or None when cfg.model.visible.enabled is False (visible masks are
+            then always given by the caller).
+        completion: CompletionNet.
+        cfg: the resolved Config it was built from.
+    """
+
+    def __init__(self, cfg: Config, visible: Optional[nn.Module], completion: CompletionNet) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.visible = visible
+        self.completion = completion
+
+    def forward(self, *args, **kwargs):  # pragma: no cover - drivers call the parts
+        raise RuntimeError("AmodalModel has no forward; use amodal.losses.compute_losses or AmodalSession")
+
+
+def build_model(cfg: Config) -> AmodalModel:
+    """Build an untrained AmodalModel from a config."""
+    visible = None
+    if cfg.model.visible.enabled:
+        from amodal.models.visible import VisibleNet
+
+        visible = VisibleNet(cfg.model.visible)
+    return AmodalModel(cfg, visible, CompletionNet(cfg.model.completion))

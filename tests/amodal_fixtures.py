@@ -1,0 +1,83 @@
+"""Tiny synthetic amodal datasets for tests: textured ellipses moving over a textured background.
+
+Objects are drawn back to front; amodal = the full ellipse, visible = amodal minus the objects in
+front. Written in the native format (frames as PNG under `frames/`).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import List, Tuple
+
+import cv2
+import numpy as np
+
+
+def ellipse_video(frames: int, size: Tuple[int, int], objects: int, rng: np.random.Generator
+                  ) -> Tuple[List[np.ndarray], np.ndarray, np.ndarray]:
+    """Returns frames (T RGB uint8), visible (K, T, H, W) bool, amodal (K, T, H, W) bool (back to front)."""
+    w, h = size
+    yy, xx = np.mgrid[0:h, 0:w]
+    bg = (rng.random((h, w, 3)) * 60 + 40).astype(np.uint8)
+    bg = cv2.GaussianBlur(bg, (5, 5), 0)
+    params = []
+    for _ in range(objects):
+        params.append(dict(c=rng.uniform([0.2 * w, 0.25 * h], [0.8 * w, 0.75 * h]), v=rng.uniform(-2, 2, 2) * w / 64,
+                           ax=rng.uniform(0.12, 0.22, 2) * min(w, h) * 1.4, ang=rng.uniform(0, np.pi),
+                           col=rng.integers(90, 255, 3), spin=rng.uniform(-0.1, 0.1)))
+    out_frames, vis, amo = [], np.zeros((objects, frames, h, w), bool), np.zeros((objects, frames, h, w), bool)
+    for t in range(frames):
+        img = bg.copy()
+        covered = np.zeros((h, w), bool)
+        for k in reversed(range(objects)):  # front (k = 0) drawn last; iterate back to front
+            p = params[k]
+            cx, cy = p["c"] + p["v"] * t
+            a = p["ang"] + p["spin"] * t
+            dx, dy = xx - cx, yy - cy
+            u = (dx * np.cos(a) + dy * np.sin(a)) / p["ax"][0]
+            v = (-dx * np.sin(a) + dy * np.cos(a)) / p["ax"][1]
+            m = u * u + v * v <= 1.0
+            amo[k, t] = m
+            stripes = ((np.floor((u + 2) * 3) % 2) * 40).astype(np.int32)
+            img[m] = np.clip(p["col"][None] - stripes[m][:, None], 0, 255).astype(np.uint8)
+        for k in range(objects):
+            vis[k, t] = amo[k, t] & ~covered
+            covered |= amo[k, t]
+        out_frames.append(img)
+    return out_frames, vis, amo
+
+
+def make_dataset(root: Path, videos: int = 2, frames: int = 6, size: Tuple[int, int] = (64, 48), objects: int = 3,
+                 seed: int = 0) -> Path:
+    """Write a native-format dataset under `root`; returns the annotations JSON path."""
+    from amodal.utils.masks import encode_rle
+
+    rng = np.random.default_rng(seed)
+    root = Path(root)
+    vids, anns = [], []
+    for i in range(videos):
+        fr, vis, amo = ellipse_video(frames, size, objects, rng)
+        names = []
+        for t, img in enumerate(fr):
+            name = f"{i:05d}/{t:05d}.png"
+            (root / "frames" / f"{i:05d}").mkdir(parents=True, exist_ok=True)
+            cv2.imwrite(str(root / "frames" / name), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
+            names.append(name)
+        vids.append({"id": i + 1, "width": size[0], "height": size[1], "length": frames, "file_names": names})
+        for k in range(objects):
+            anns.append({"id": len(anns) + 1, "video_id": i + 1, "category_id": 1, "iscrowd": 0,
+                         "segmentations": [encode_rle(vis[k, t]) if vis[k, t].any() else None for t in range(frames)],
+                         "amodal_segmentations": [encode_rle(amo[k, t]) for t in range(frames)]})
+    path = root / "annotations.json"
+    path.write_text(json.dumps({"videos": vids, "categories": [{"id": 1, "name": "ellipse"}], "annotations": anns}))
+    return path
+
+
+def strip_amodal(src: Path, dst: Path) -> Path:
+    """Copy an annotations JSON without any amodal field (frames stay where they are)."""
+    d = json.loads(Path(src).read_text())
+    for a in d["annotations"]:
+        for key in ("amodal_segmentations", "amodal_bboxes", "amodal_areas"):
+            a.pop(key, None)
+    Path(dst).write_text(json.dumps(d))
+    return Path(dst)

@@ -1,0 +1,56 @@
+"""`amodal bench` end to end on tiny settings (machinery only: no timing assertions)."""
+import json
+from pathlib import Path
+
+import pytest
+
+from amodal.cli.main import main
+
+TINY = str(Path(__file__).resolve().parents[2] / "configs" / "tiny.yaml")
+
+
+def _run(tmp_path, stages, *extra):
+    out = tmp_path / "docs" / "BENCHMARKS.md"
+    code = main(["bench", "--quick", "--quiet", "--threads", "1", "--config", TINY, "--out", str(out),
+                 "--stages", stages, *extra])
+    return code, out
+
+
+def test_quick_run_writes_report(tmp_path, capsys):
+    code, out = _run(tmp_path, "decode,stream,memory", "--memory-frames", "30", "--stream-frames", "5")
+    assert code == 0
+    data = json.loads((out.parent / "benchmarks.json").read_text())
+    rows = data["stream"]["rows"]
+    assert {(r["mode"], r["objects"]) for r in rows} == {(m, n) for m in ("own", "given") for n in (2, 4)}
+    assert all(r["fps"] > 0 and r["latency_p95_ms"] >= r["latency_p50_ms"] for r in rows)
+    assert data["decode"]["decord"]["frames"] == data["decode"]["opencv"]["frames"] == 5
+    assert data["memory"]["frames"] == 30 and data["memory"]["samples"][-1]["frame"] == 30
+    assert data["machine"]["cores"] >= 1 and data["settings"]["quick"] is True
+    text = out.read_text()
+    assert "## Streaming, end to end" in text and "bench_streaming.png" in text
+    assert (out.parent / "images" / "bench_memory.png").is_file()
+    assert "frames/s" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--repeats", "0"], "--repeats must be >= 1"),
+    (["--stages", "decode,warp"], "unknown benchmark stage(s) warp"),
+    (["--checkpoint", "/nonexistent/x.pt"], "--checkpoint /nonexistent/x.pt: no such file"),
+])
+def test_bad_arguments_exit_2(tmp_path, capsys, args, message):
+    assert main(["bench", "--quick", "--out", str(tmp_path / "B.md"), *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not (tmp_path / "B.md").exists()
+
+
+@pytest.mark.slow
+def test_every_stage(tmp_path):
+    code, out = _run(tmp_path, "decode,stream,offline,threads,profile,memory,training,generator")
+    assert code == 0
+    data = json.loads((out.parent / "benchmarks.json").read_text())
+    for stage in ("offline", "threads", "profile", "training", "generator"):
+        assert "error" not in data[stage], data[stage]
+    assert data["training"]["clips_per_s"] > 0
+    labels = {c["component"] for c in data["profile"]["components"][0]["components"]}
+    assert {"decode", "visible net", "completion net"} <= labels

@@ -1,0 +1,78 @@
+"""Training: a few-step smoke run (checkpoint, log, config), exact resume, NaN stop, run-folder safety."""
+import json
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from amodal.config import load_config
+from amodal.engine.checkpoint import load_checkpoint
+from amodal.engine.trainer import learning_rate, train
+from amodal.errors import OutputExistsError, TrainingError
+from amodal_fixtures import make_dataset
+
+TINY = str(Path(__file__).resolve().parents[2] / "configs" / "tiny.yaml")
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("tiny")
+    return make_dataset(root / "d", videos=2, frames=5)
+
+
+def _cfg(data, **over):
+    sets = [f"data.train={data}", f"data.val={data}"] + [f"{k}={v}" for k, v in over.items()]
+    return load_config(TINY, sets)
+
+
+def test_smoke_run_writes_checkpoint_log_config(tmp_path, data):
+    res = train(_cfg(data), str(tmp_path / "run"), show_progress=False)
+    run = tmp_path / "run"
+    assert res["step"] == 4
+    for name in ("last.pt", "model.pt", "config.yaml", "log.jsonl", "val.json"):
+        assert (run / name).is_file(), name
+    records = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records if r["kind"] == "train"] == [1, 2, 3, 4]
+    assert {"total", "visible_fit", "next_visible"} <= set(records[0])
+    assert yaml.safe_load((run / "config.yaml").read_text())["train"]["steps"] == 4
+    val = json.loads((run / "val.json").read_text())
+    assert 0.0 <= val["full_miou"] <= 1.0
+    assert load_checkpoint(run / "last.pt")["step"] == 4
+    with pytest.raises(OutputExistsError):
+        train(_cfg(data), str(run), show_progress=False)
+
+
+def test_resume_equals_uninterrupted(tmp_path, data):
+    cfg = _cfg(data, **{"train.val_every": 0})
+    straight = train(cfg, str(tmp_path / "a"), show_progress=False)["model"]
+    train(cfg, str(tmp_path / "b"), stop_after=2, show_progress=False)
+    assert load_checkpoint(tmp_path / "b" / "last.pt")["step"] == 2
+    resumed = train(cfg, str(tmp_path / "b"), resume=True, show_progress=False)["model"]
+    for (k, a), (_, b) in zip(straight.state_dict().items(), resumed.state_dict().items()):
+        assert torch.equal(a, b), k
+
+
+def test_nan_loss_stops_with_step(tmp_path, data, monkeypatch):
+    import amodal.losses as losses
+
+    real = losses.compute_losses
+    calls = {"n": 0}
+
+    def poisoned(*args, **kwargs):
+        out = real(*args, **kwargs)
+        calls["n"] += 1
+        if calls["n"] == 3:
+            out["total"] = out["total"] * float("nan")
+        return out
+
+    monkeypatch.setattr(losses, "compute_losses", poisoned)
+    with pytest.raises(TrainingError, match="step 2"):
+        train(_cfg(data), str(tmp_path / "run"), show_progress=False)
+    assert load_checkpoint(tmp_path / "run" / "last.pt")["step"] == 2
+
+
+def test_learning_rate_schedule():
+    cfg = load_config(TINY, ["train.steps=1000", "train.lr=0.01"])
+    assert learning_rate(cfg, 0) < learning_rate(cfg, 49) <= 0.01
+    assert abs(learning_rate(cfg, 999) - 0.0005) < 1e-4

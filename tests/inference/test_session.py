@@ -1,0 +1,101 @@
+"""AmodalSession: output invariants, bounded memory over long streams, input errors, offline pass."""
+import numpy as np
+import pytest
+import torch
+
+from amodal.config import Config
+from amodal.errors import InputError
+from amodal.inference.offline import run_offline
+from amodal.inference.session import AmodalSession
+from amodal.models.build import build_model
+from amodal_fixtures import ellipse_video
+
+
+def _model(visible=False):
+    cfg = Config()
+    cfg.model.visible.enabled = visible
+    cfg.model.completion.crop_size = 32
+    cfg.model.completion.width = 8
+    torch.manual_seed(0)
+    model = build_model(cfg)
+    # make the untrained head predict "object" everywhere it may: exercises post-processing
+    torch.nn.init.constant_(model.completion.refine[-1].bias, 3.0)
+    return model
+
+
+@pytest.fixture(scope="module")
+def clip():
+    return ellipse_video(12, (64, 48), 3, np.random.default_rng(0))
+
+
+def test_amodal_contains_visible_and_stays_in_occluders(clip):
+    frames, vis, _ = clip
+    session = AmodalSession(_model())
+    for t in range(len(frames)):
+        res = session.step(frames[t], {k + 1: vis[k, t] for k in range(3)})
+        assert res.object_ids == [1, 2, 3]
+        assert res.amodal.shape == res.visible.shape == (3, 48, 64)
+        assert not (res.visible & ~res.amodal).any()
+        others = np.stack([vis[[j for j in range(3) if j != k], t].any(0) for k in range(3)])
+        assert not (res.amodal & ~res.visible & ~others).any()
+        assert sorted(res.depth_order) == [1, 2, 3]
+        assert ((res.occlusion >= 0) & (res.occlusion <= 1)).all()
+        assert res.latency_ms > 0 and res.scores.shape == (3,)
+    assert res.amodal.sum() > res.visible.sum()  # the biased head fills occluded pixels
+
+
+def test_memory_is_flat_over_200_frames(clip):
+    frames, vis, _ = clip
+    model = _model()
+    cap = model.completion.cfg.memory_permanent + model.completion.cfg.memory_recent
+    session = AmodalSession(model)
+    sizes = []
+    for t in range(200):
+        i = t % len(frames)
+        session.step(frames[i], {k + 1: vis[k, i] for k in range(3)})
+        sizes.append(session.memory_entries)
+    assert max(sizes) <= 3 * cap and sizes[-1] == sizes[50]
+    session.reset()
+    assert session.memory_entries == 0 and session.num_memories == 0
+
+
+def test_lost_objects_are_forgotten(clip):
+    frames, vis, _ = clip
+    session = AmodalSession(_model(), max_lost=2)
+    session.step(frames[0], {1: vis[0, 0], 2: vis[1, 0]})
+    for t in range(1, 5):
+        session.step(frames[t], {1: vis[0, t]})
+    assert session.num_memories == 1
+
+
+def test_input_errors(clip):
+    frames, vis, _ = clip
+    session = AmodalSession(_model(), max_objects=2)
+    with pytest.raises(InputError):
+        session.step(frames[0].astype(np.float32), {})
+    with pytest.raises(InputError, match="at most 2"):
+        session.step(frames[0], {k + 1: vis[k, 0] for k in range(3)})
+    with pytest.raises(InputError, match="shape"):
+        session.step(frames[0], {1: vis[0, 0][:10]})
+    with pytest.raises(InputError, match="size changed"):
+        session.step(frames[0][:20], {})
+    with pytest.raises(InputError, match="visible_masks"):
+        AmodalSession(_model()).step(frames[0])
+
+
+def test_detect_and_track_without_masks(clip):
+    frames, _, _ = clip
+    session = AmodalSession(_model(visible=True))
+    for t in range(3):
+        res = session.step(frames[t])
+        assert not (res.visible & ~res.amodal).any()
+
+
+def test_offline_bidirectional(clip):
+    frames, vis, _ = clip
+    masks = [{k + 1: vis[k, t] for k in range(3)} for t in range(6)]
+    results = run_offline(_model(), frames[:6], masks)
+    assert len(results) == 6
+    for t, res in enumerate(results):
+        assert res.frame_index == t and res.object_ids == [1, 2, 3]
+        assert not (res.visible & ~res.amodal).any()

@@ -1,0 +1,94 @@
+"""The clip driver and the objective on a tiny batch: finite terms, gradients, amodal only when supervised."""
+import numpy as np
+import pytest
+import torch
+
+from amodal.config import Config
+from amodal.errors import ConfigError
+from amodal.losses import compute_losses
+from amodal.losses.selfsup import ClipObjects, clip_losses, mask_boxes, run_clip, square_matrices
+from amodal.models.build import build_model
+
+
+def _cfg():
+    cfg = Config()
+    cfg.model.visible.enabled = False
+    cfg.model.completion.crop_size = 32
+    cfg.model.completion.width = 8
+    cfg.model.completion.memory_recent = 2
+    cfg.model.completion.memory_permanent = 1
+    return cfg
+
+
+def _objects(t=4):
+    ids = torch.zeros(1, t, 40, 48, dtype=torch.long)
+    for i in range(t):
+        ids[0, i, 8:24, 6 + i:22 + i] = 1
+        ids[0, i, 14:30, 24:40] = 2  # object 2 hides part of object 1
+    motions = torch.tensor([[1.0, 0, 1], [0, 1, 0]]).expand(2, t - 1, 2, 3).clone()
+    motions[1] = torch.tensor([[1.0, 0, 0], [0, 1, 0]])
+    return ClipObjects(ids, torch.tensor([0, 0]), torch.tensor([1, 2]), motions)
+
+
+def test_taps_match_grid_sample():
+    from amodal.losses.selfsup import BilinearTaps
+    from amodal.models.crops import crop_tensor
+
+    ids = _objects().ids[0, :1]
+    mats = square_matrices(torch.tensor([[5.0, 7.0, 30.0, 29.0], [-3.0, 20.0, 12.0, 45.0]]), 16)
+    taps = BilinearTaps(mats, 16, 40, 48)
+    got = taps.sample(taps.gather(ids, torch.tensor([0, 0])) == 1)
+    ref = crop_tensor((ids == 1).float()[None].expand(2, 1, 40, 48), mats, 16)[:, 0]
+    assert torch.allclose(got, ref, atol=1e-4)
+    ones = crop_tensor(torch.ones(2, 1, 40, 48), mats, 16)[:, 0]
+    assert torch.allclose(taps.inframe(), ones, atol=1e-4)
+
+
+def test_mask_boxes():
+    m = torch.zeros(2, 10, 12)
+    m[0, 2:5, 3:7] = 1
+    boxes, has = mask_boxes(m)
+    assert has.tolist() == [True, False]
+    assert boxes[0].tolist() == [3, 2, 6, 4]
+
+
+def test_run_clip_and_terms():
+    cfg = _cfg()
+    torch.manual_seed(0)
+    model = build_model(cfg)
+    objs = _objects()
+    pred = run_clip(model.completion, cfg.model.completion, objs)
+    assert pred.logits.shape == (2, 4, 1, 32, 32) and pred.alive.all()
+    weights = {"visible_fit": 1, "next_visible": 1, "temporal_consistency": 1, "occluder_synthesis": 0}
+    terms = clip_losses(pred, objs, None, weights)
+    assert set(terms) == {"visible_fit", "next_visible", "temporal_consistency"}
+    total = sum(terms.values())
+    assert torch.isfinite(total)
+    total.backward()
+    assert all(p.grad is not None for p in model.completion.parameters())
+
+
+def test_hidden_pixels_are_dont_care():
+    """Logits on the other objects' visible pixels get no gradient from visible_fit."""
+    cfg = _cfg()
+    model = build_model(cfg)
+    objs = _objects(t=1)
+    pred = run_clip(model.completion, cfg.model.completion, objs)
+    logits = pred.logits.detach().requires_grad_(True)
+    pred.logits = logits
+    clip_losses(pred, objs, None, {"visible_fit": 1.0})["visible_fit"].backward()
+    occ = pred.targets[:, :, 1]
+    grad = logits.grad[:, :, 0]
+    assert grad[occ > 0.999].abs().max() == 0
+    assert grad[occ < 0.001].abs().max() > 0
+
+
+def test_supervised_flag_requires_amodal(tmp_path):
+    from amodal.data.clips import ClipBatch
+
+    cfg = _cfg()
+    cfg.train.amodal_supervision = True
+    batch = ClipBatch(torch.zeros(1, 2, 3, 16, 16, dtype=torch.uint8), torch.zeros(1, 2, 16, 16, dtype=torch.long),
+                      torch.zeros(1, 2, dtype=torch.bool), torch.zeros(1, 2, 1, 2, 3))
+    with pytest.raises(ConfigError, match="amodal"):
+        compute_losses(build_model(cfg), batch, cfg, np.random.default_rng(0))
