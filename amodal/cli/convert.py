@@ -36,6 +36,7 @@ def run(args: argparse.Namespace) -> int:
     from amodal.data.converters import get_converter
     from amodal.data.converters.common import ConvertOptions, write_dataset
     from amodal.errors import FormatError, OutputExistsError
+    from amodal.utils.files import refuse_inputs_inside
 
     src, out = Path(args.src), Path(args.out)
     if not src.exists():
@@ -47,6 +48,9 @@ def run(args: argparse.Namespace) -> int:
     frames_out = Path(args.frames_out) if args.frames_out else None
     if frames_out is None and args.format == "fishbowl-raw":
         frames_out = out.parent / "frames"
+    if frames_out is not None:  # its per-video folders are cleared with --overwrite
+        what = "--frames-out" if args.frames_out else "frames folder"
+        refuse_inputs_inside(frames_out, [src, args.image_root], what)
     opts = ConvertOptions(mode=args.mode, frames_out=frames_out,
                           image_root=Path(args.image_root) if args.image_root else None,
                           overwrite=args.overwrite, progress=not args.no_progress and sys.stderr.isatty())

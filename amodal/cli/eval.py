@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     from amodal.eval.baselines import ModelOptions, build_runner
     from amodal.eval.report import render_text, write_reports
     from amodal.eval.run import run_model, score_predictions
-    from amodal.utils.files import prepare_output_dir
+    from amodal.utils.files import prepare_output_dir, refuse_inputs_inside
 
     if not Path(args.gt).is_file():
         raise InputError(f"--gt {args.gt}: no such file")
@@ -116,6 +116,8 @@ def run(args: argparse.Namespace) -> int:
         unknown = [n for n in names if n not in MODELS]
         if unknown:
             raise InputError(f"unknown model {unknown[0]!r}; known models: {', '.join(sorted(MODELS))}")
+    if args.out:  # --overwrite clears the folder: it must not hold an input
+        refuse_inputs_inside(args.out, [args.gt, args.pred, args.checkpoint, args.image_root], "--out")
     out = prepare_output_dir(args.out, args.overwrite) if args.out else None
     results: Dict[str, Dict[str, Any]] = {}
     extra: Dict[str, Any] = {"gt": str(args.gt), "given_visible": bool(args.given_visible)}

@@ -101,11 +101,13 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if args.max_objects < 1:
         raise InputError(f"--max-objects must be >= 1, got {args.max_objects}")
+    if args.fps is not None and not 0 < args.fps < float("inf"):
+        raise InputError(f"--fps must be a positive number, got {args.fps}")
     if args.mode == "offline":
         live = [s for s in sources if is_live(s)]
         if live:
             raise InputError(f"--mode offline needs the whole clip; {live[0]} is a live source (use --mode stream)")
-    _check_inputs_outside(sources + ([args.visible_masks] if args.visible_masks else []), out)
+    _check_inputs_outside(sources + [m for m in (args.visible_masks, args.checkpoint) if m], out)
     for s in sources:
         if not is_live(s) and not Path(s).exists():
             raise InputError(f"source not found: {s}")

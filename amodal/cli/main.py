@@ -7,10 +7,12 @@ User errors (`AmodalError`) print one line `amodal <cmd>: error: ...` and exit 2
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import importlib.util
 import sys
-from typing import List, Optional
+import warnings
+from typing import Any, Callable, Iterator, List, Optional
 
 SUBCOMMANDS = ["synth", "train", "infer", "adapt", "eval", "convert", "bench"]
 
@@ -31,6 +33,36 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line_warning(command: str) -> Callable[..., None]:
+    """A `warnings.showwarning` that prints `amodal <cmd>: warning: <message>` on one line."""
+
+    def show(message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
+        text = " ".join(str(message).split())
+        print(f"amodal {command}: warning: {text}", file=sys.stderr if file is None else file)
+
+    return show
+
+
+@contextlib.contextmanager
+def _one_line_log_warnings(command: str) -> Iterator[None]:
+    """While a command runs, `amodal.*` log warnings print as `amodal <cmd>: warning: ...` (unless the
+    caller configured logging)."""
+    import logging
+
+    logger = logging.getLogger("amodal")
+    if logger.handlers or logging.getLogger().handlers:
+        yield
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(logging.Formatter(f"amodal {command}: warning: %(message)s"))
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     from amodal.errors import AmodalError
 
@@ -40,9 +72,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args._module.run(args) or 0)
+        with warnings.catch_warnings(), _one_line_log_warnings(args.command):
+            warnings.showwarning = _one_line_warning(args.command)  # not "file:line: UserWarning" + code
+            return int(args._module.run(args) or 0)
     except AmodalError as exc:
-        print(f"amodal {args.command}: error: {exc}", file=sys.stderr)
+        message = " ".join(part.strip() for part in str(exc).splitlines() if part.strip())  # always one line
+        print(f"amodal {args.command}: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"amodal {args.command}: interrupted", file=sys.stderr)

@@ -12,6 +12,7 @@ from typing import Tuple
 
 HELP = "generate synthetic amodal videos (frames, mp4, exact visible + amodal masks)"
 DEFAULT_VIDEOS = 10
+MIN_SIDE, MAX_SIDE = 16, 4096  # --size bounds (a larger frame would not fit in memory while drawn)
 
 
 def parse_size(text: str) -> Tuple[int, int]:
@@ -21,7 +22,10 @@ def parse_size(text: str) -> Tuple[int, int]:
     m = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", text)
     if not m:
         raise ConfigError(f"--size must be WIDTHxHEIGHT (e.g. 320x240), got {text!r}")
-    return int(m.group(1)), int(m.group(2))
+    width, height = int(m.group(1)), int(m.group(2))
+    if not (MIN_SIDE <= width <= MAX_SIDE and MIN_SIDE <= height <= MAX_SIDE):
+        raise ConfigError(f"--size sides must be {MIN_SIDE}..{MAX_SIDE} pixels, got {text!r}")
+    return width, height
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -82,6 +86,10 @@ def run(args: argparse.Namespace) -> int:
     if args.workers < 1:
         raise ConfigError(f"--workers must be >= 1, got {args.workers}")
     cfg, videos, seed = resolve(args)
+    if args.config:  # --overwrite clears --out: it must not hold the config
+        from amodal.utils.files import refuse_inputs_inside
+
+        refuse_inputs_inside(args.out, [args.config], "--out")
     data, seconds = generate_dataset(cfg, Path(args.out), videos, seed, workers=args.workers,
                                      with_mp4=not args.no_mp4, overwrite=args.overwrite, progress=not args.quiet)
     frames = sum(v["length"] for v in data["videos"])

@@ -559,6 +559,13 @@ class LiveSource(FrameSource):
 # ----------------------------------------------------------------------------- factory
 
 
+def _as_float(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
 def open_source(source: Union[Source, FrameSource], fps: Optional[float] = None, backend: str = "decord") -> FrameSource:
     """Open a frame source, choosing the reader from the argument.
 
@@ -574,6 +581,8 @@ def open_source(source: Union[Source, FrameSource], fps: Optional[float] = None,
     """
     if isinstance(source, FrameSource):
         return source
+    if fps is not None and (isinstance(fps, (bool, str)) or not 0 < _as_float(fps) < math.inf):
+        raise InputError(f"fps must be a positive number, got {fps!r}")
     if backend not in ("decord", "opencv"):
         raise InputError(f"unknown video backend {backend!r} (expected 'decord' or 'opencv')")
     if isinstance(source, (int, np.integer)) and not isinstance(source, bool):

@@ -78,7 +78,10 @@ def _loader(cfg: Config, info: DistInfo, start: int, seed: int, show_progress: b
     sampler = ClipBatchSampler(len(ds), cfg.train.batch_size, seed, info.rank, info.world, start, cfg.train.steps)
     return torch.utils.data.DataLoader(ds, batch_sampler=sampler, collate_fn=collate_clips,
                                        num_workers=cfg.data.num_workers, worker_init_fn=_worker_init,
-                                       persistent_workers=False)
+                                       persistent_workers=False,
+                                       # fork after OpenCV/OpenMP threads ran in this process can deadlock
+                                       # the child (seen in cv2.setNumThreads); spawn starts clean.
+                                       multiprocessing_context="spawn" if cfg.data.num_workers > 0 else None)
 
 
 def _worker_init(_: int) -> None:

@@ -134,8 +134,13 @@ def write_png(path: Path, image: np.ndarray) -> None:
         raise OutputWriteError(f"cannot encode PNG {path}")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(buf.tobytes())
-    os.replace(tmp, path)
+    try:
+        tmp.write_bytes(buf.tobytes())
+        os.replace(tmp, path)
+    except BaseException:
+        if tmp.exists():  # never leave a half-written file behind
+            tmp.unlink()
+        raise
 
 
 class ResultWriter:

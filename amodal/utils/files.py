@@ -6,7 +6,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Iterable, Optional, Union
 
 from amodal.errors import OutputExistsError
 
@@ -38,10 +38,24 @@ def atomic_write_json(path: PathLike, obj: Any, indent: Union[int, None] = None)
     atomic_write_text(path, json.dumps(obj, indent=indent))
 
 
+def _refuse_precious(path: Path) -> None:
+    """Refuse to clear the current folder, one of its parents, or the home folder."""
+    resolved = path.resolve()
+    cwd = Path.cwd().resolve()
+    try:
+        home: Optional[Path] = Path.home().resolve()
+    except (RuntimeError, KeyError):  # no home folder known
+        home = None
+    if resolved == cwd or resolved in cwd.parents or resolved == home:
+        raise OutputExistsError(f"refusing to clear {path} with --overwrite: it is the current folder, one of its "
+                                "parents or the home folder; choose a dedicated output folder")
+
+
 def prepare_output_dir(path: PathLike, overwrite: bool = False) -> Path:
     """Create an output folder; an existing non-empty one is refused unless `overwrite`.
 
-    With `overwrite`, the folder's contents are removed first (never the folder's parent).
+    With `overwrite`, the folder's contents are removed first (never the folder's parent; the
+    current folder, its parents and the home folder are refused).
     """
     path = Path(path)
     if path.exists() and not path.is_dir():
@@ -49,6 +63,7 @@ def prepare_output_dir(path: PathLike, overwrite: bool = False) -> Path:
     if path.is_dir() and any(path.iterdir()):
         if not overwrite:
             raise OutputExistsError(f"output folder {path} already exists and is not empty (use --overwrite)")
+        _refuse_precious(path)
         for child in path.iterdir():
             if child.is_dir() and not child.is_symlink():
                 shutil.rmtree(child)
@@ -56,3 +71,24 @@ def prepare_output_dir(path: PathLike, overwrite: bool = False) -> Path:
                 child.unlink()
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def refuse_inputs_inside(out: PathLike, inputs: Iterable[Optional[PathLike]], what: str = "output folder") -> None:
+    """Refuse an output folder that is, or contains, one of the inputs (clearing it would delete them).
+
+    Args:
+        out: the output folder (it need not exist yet).
+        inputs: input files/folders; None entries and URLs ("scheme://...") are skipped.
+        what: how `out` is named in the message (e.g. "--frames-out").
+
+    Raises:
+        OutputExistsError: naming `out` and the input.
+    """
+    out_r = Path(out).resolve()
+    for p in inputs:
+        if p is None or "://" in str(p):
+            continue
+        pr = Path(p).resolve()
+        if pr == out_r or out_r in pr.parents:
+            raise OutputExistsError(f"{what} {out} contains the input {p}; inputs are never overwritten, "
+                                    "choose another output")

@@ -245,17 +245,26 @@ def test_fuzzed_files_raise_only_format_error(tmp_path, text, check_files):
                 assert track.amodal_mask(t).shape == (video.height, video.width)
 
 
+def _as_prediction_text(text: str) -> str:
+    """The (possibly mutated) annotation list of a dataset text, edited into a predictions list."""
+    start = text.find('"annotations": ')
+    body = text[start + len('"annotations": '):-1] if start >= 0 else text
+    return body.replace('"id"', '"track_id"').replace('"category_id": 1', '"category_id": 1, "score": 0.5')
+
+
+def test_prediction_text_of_the_valid_dataset_loads(tmp_path):
+    gt = load_dataset(_write(tmp_path, valid_dataset(), "gt.json"), check_files=False)
+    tracks = load_predictions(_write(tmp_path, _as_prediction_text(VALID_TEXT), "pred.json"), dataset=gt)
+    assert [(t.video_id, t.track_id) for t in tracks] == [(1, 1), (2, 2)]
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=mutated_text())
 def test_fuzzed_prediction_files_raise_only_format_error(tmp_path, text):
     """The same mutations read as predictions (a list of the tracks) against a valid dataset."""
     gt = load_dataset(_write(tmp_path, valid_dataset(), "gt.json"), check_files=False)
-    start = text.find('"annotations": ')
-    body = text[start + len('"annotations": '):-1] if start >= 0 else text
-    body = body.replace('"id"', '"track_id"').replace('"amodal_segmentations"', '"amodal_segmentations"')
-    body = body.replace('"iscrowd": 0', '"score": 0.5')
     path = tmp_path / "pred.json"
-    path.write_bytes(body.encode("utf-8", "surrogatepass"))
+    path.write_bytes(_as_prediction_text(text).encode("utf-8", "surrogatepass"))
     try:
         tracks = load_predictions(path, dataset=gt)
     except FormatError as exc:
@@ -264,3 +273,5 @@ def test_fuzzed_prediction_files_raise_only_format_error(tmp_path, text):
     for track in tracks:
         for t in range(len(track.segmentations)):
             assert track.visible_mask(t).shape == (H, W)
+            if track.amodal_segmentations is not None:
+                assert track.amodal_mask(t).shape == (H, W)
