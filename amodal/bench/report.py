@@ -69,10 +69,13 @@ def _machine(results: Dict[str, Any]) -> List[str]:
             ["decord", m.get("decord")], ["amodal", m.get("amodal")],
             ["thread variables", ", ".join(f"{k}={v}" for k, v in (m.get("thread_env") or {}).items()) or "–"],
             ["load average (1/5/15 min) before", load_before], ["load average after", load_after],
+            ["1-minute load average as each stage started",
+             ", ".join(f"{k} {v[0]}" for k, v in (results.get("stage_load") or {}).items() if v) or "–"],
             ["date", results.get("date")], ["duration", f"{results.get('duration_s', 0) / 60:.1f} min"]]
     lines = ["## Machine", ""] + _table(["", ""], rows)
     cores = m.get("cores") or 1
-    if load_before and max(load_before[0], (load_after or [0])[0]) > 0.5 * cores:
+    stage_loads = [v[0] for v in (results.get("stage_load") or {}).values() if v]
+    if load_before and max([load_before[0], (load_after or [0])[0]] + stage_loads) > 0.5 * cores:
         lines += [f"**The machine was busy during this run** (load average {load_before[0]} before, "
                   f"{(load_after or ['?'])[0]} after, on {cores} cores): other processes shared the CPU, so the "
                   "figures below are lower bounds. Rerun `amodal bench` on a quiet machine for the reference numbers.", ""]

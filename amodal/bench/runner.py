@@ -26,7 +26,11 @@ def _stage(results: Dict[str, Any], name: str, fn: Callable[[], Any], log: Calla
     from amodal.bench.report import error_text
     from amodal.errors import AmodalError
 
-    log(f"[{name}]")
+    from amodal.bench.machine import load_average
+
+    load = load_average()
+    results.setdefault("stage_load", {})[name] = load
+    log(f"[{name}] (load average {load[0] if load else '?'})")
     t0 = time.perf_counter()
     try:
         results[name] = fn()

@@ -13,6 +13,12 @@ from amodal.errors import OutputExistsError
 PathLike = Union[str, Path]
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_bytes(path: PathLike, data: bytes) -> None:
     """Write `data` to a temporary file beside `path`, flush, fsync, then rename over `path`."""
     path = Path(path)
@@ -23,6 +29,7 @@ def atomic_write_bytes(path: PathLike, data: bytes) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual permissions
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

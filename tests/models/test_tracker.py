@@ -134,3 +134,18 @@ def test_large_frames_use_working_resolution():
     (tid,) = tr.update([big], [1.0])
     moved = np.roll(big, 6, axis=1)
     assert tr.update([moved], [1.0]) == [tid]
+
+
+def test_iou_matrix_matches_direct_computation():
+    from amodal.models.tracker import _iou_matrix
+
+    rng = np.random.default_rng(0)
+    a = rng.random((3, 77)) > 0.5
+    b = rng.random((4, 77)) > 0.7
+    b[3] = False
+    got = _iou_matrix(a.astype(np.float32), b.astype(np.float32))
+    for i in range(3):
+        for j in range(4):
+            union = np.logical_or(a[i], b[j]).sum()
+            want = np.logical_and(a[i], b[j]).sum() / union if union else 0.0
+            assert abs(got[i, j] - want) < 1e-9
