@@ -80,6 +80,22 @@ class TrainConfig:
     val_videos: int = 16
     loss_weights: Dict[str, float] = field(default_factory=dict)
     amodal_supervision: bool = False
+    init: str = ""  # checkpoint whose weights start the run (a recipe's earlier stage); "" = random init
+    visible_frames: int = 2  # frames per clip the visible-net terms are computed on
+
+
+@dataclass
+class AdaptConfig:
+    """Self-supervised fine-tuning on the user's videos / test-time adaptation (`amodal.adapt`)."""
+
+    holdout: float = 0.2  # fraction of each video's frames (its end) held back for the validation loss
+    max_val_clips: int = 8  # held-back clips the validation loss is averaged over
+    patience: int = 3  # stop after this many validations without improvement
+    min_delta: float = 0.0  # an improvement must lower the validation loss by more than this
+    freeze_visible: bool = True  # keep the visible-mask network fixed (it made the pseudo-labels)
+    freeze_batchnorm: bool = True  # BatchNorm uses its stored statistics while adapting
+    max_side: int = 640  # pseudo-label frames are stored with their long side at most this
+    min_track_frames: int = 3  # pseudo-label tracks seen in fewer frames are dropped
 
 
 @dataclass
@@ -87,6 +103,7 @@ class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    adapt: AdaptConfig = field(default_factory=AdaptConfig)
 
 
 def _build(cls: Type[T], values: Dict[str, Any], where: str) -> T:

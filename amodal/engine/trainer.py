@@ -40,7 +40,7 @@ class TrainStep(nn.Module):
     def forward(self, batch, rng: np.random.Generator) -> Dict[str, torch.Tensor]:
         from amodal.losses import compute_losses
 
-        return compute_losses(self.model, batch, self.cfg, rng)
+        return compute_losses(self.model, batch, self.cfg, rng, visible_frames=self.cfg.train.visible_frames)
 
 
 def learning_rate(cfg: Config, step: int) -> float:
@@ -136,6 +136,9 @@ def _train(cfg, run, resume, overwrite, stop_after, info, show_progress, build_m
     model = build_model(cfg).to(info.device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
     start = 0
+    if cfg.train.init and not resume:
+        init = load_checkpoint(cfg.train.init)
+        load_state_strict(model, init["model"], cfg.train.init)
     if resume:
         ckpt = load_checkpoint(ckpt_path)
         load_state_strict(model, ckpt["model"], str(ckpt_path))

@@ -73,7 +73,8 @@ def compute_losses(model: "AmodalModel", batch: "ClipBatch", cfg: "Config", rng:
     objs = objects_from_batch(frames if use_rgb else None, batch.visible_ids, batch.object_valid, batch.motions,
                               batch.amodal if supervised else None)
     terms: Dict[str, torch.Tensor] = {}
-    if objs.num_objects:
+    completion_weighted = any(weights.get(k, 0.0) for k in weights if not k.startswith(VISIBLE_PREFIX))
+    if objs.num_objects and completion_weighted:
         erasers = erasers_for(objs, rng, OCCLUDER_PROBABILITY) if weights["occluder_synthesis"] else None
         pred = run_clip(model.completion, model.completion.cfg, objs, erasers)
         terms.update(clip_losses(pred, objs, erasers, weights, supervised))

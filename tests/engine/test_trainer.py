@@ -76,3 +76,20 @@ def test_learning_rate_schedule():
     cfg = load_config(TINY, ["train.steps=1000", "train.lr=0.01"])
     assert learning_rate(cfg, 0) < learning_rate(cfg, 49) <= 0.01
     assert abs(learning_rate(cfg, 999) - 0.0005) < 1e-4
+
+
+def test_init_starts_from_checkpoint_and_zero_weights_freeze_completion(tmp_path, data):
+    """A recipe stage: train.init loads an earlier stage's weights; with every completion loss
+    weight at 0 only the visible net changes."""
+    first = train(_cfg(data, **{"train.val_every": 0, "model.visible.enabled": "true"}), str(tmp_path / "a"),
+                  show_progress=False)["model"]
+    zero = {f"train.loss_weights.{k}": 0.0 for k in ("visible_fit", "occluder_synthesis", "next_visible",
+                                                     "temporal_consistency")}
+    cfg = _cfg(data, **{"train.val_every": 0, "model.visible.enabled": "true",
+                        "train.init": str(tmp_path / "a" / "model.pt"), **zero})
+    second = train(cfg, str(tmp_path / "b"), show_progress=False)["model"]
+    for (k, a), (_, b) in zip(first.completion.state_dict().items(), second.completion.state_dict().items()):
+        assert torch.equal(a, b), k
+    changed = [k for (k, a), (_, b) in zip(first.visible.state_dict().items(), second.visible.state_dict().items())
+               if a.dtype.is_floating_point and not torch.equal(a, b)]
+    assert changed
