@@ -15,8 +15,9 @@ the stream is. Masks come back at the input resolution.
 
 Input rules: images are numpy uint8, RGB. A grey image (H, W) or (H, W, 1) is repeated to three
 channels; an RGBA image (H, W, 4) has its alpha channel dropped (not composited). All frames of a
-stream must have one size. Frames whose long side exceeds `max_side` are downscaled for the
-network (one warning per predictor) and the masks are scaled back to the input resolution.
+stream must have one size, at least 16 pixels a side. Frames whose long side exceeds `max_side`
+are downscaled for the network (one warning per predictor; no side below 16 pixels) and the masks
+are scaled back to the input resolution.
 """
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ from amodal.types import Frame, FrameResult
 PathLike = Union[str, Path]
 MaskDict = Dict[int, np.ndarray]
 MODES = ("stream", "offline")
+MIN_SIDE = 16  # smallest frame side accepted, and kept when downscaling (motion estimation needs it)
 
 
 def resolve_device(device: Any) -> "Any":
@@ -73,8 +75,8 @@ def as_rgb(image: Any, what: str = "image") -> np.ndarray:
         image = image[:, :, :3]
     elif image.ndim != 3 or image.shape[2] != 3:
         raise InputError(f"{what} must be RGB (H, W, 3) (or grey (H, W), RGBA (H, W, 4)), got shape {image.shape}")
-    if image.shape[0] < 2 or image.shape[1] < 2:
-        raise InputError(f"{what} is too small: {image.shape[1]}x{image.shape[0]}")
+    if image.shape[0] < MIN_SIDE or image.shape[1] < MIN_SIDE:
+        raise InputError(f"{what} is too small: {image.shape[1]}x{image.shape[0]} (at least {MIN_SIDE} pixels a side)")
     return np.ascontiguousarray(image)
 
 
@@ -148,6 +150,8 @@ class AmodalPredictor:
         self._size: Optional[Tuple[int, int]] = None  # (H, W) of the current stream
         self._warned_downscale = False
         self._frame_index = 0
+        self.checkpoint_path: Optional[Path] = None  # set by from_checkpoint; never written to
+        self._original_model: Any = None  # the model before the first adapt(), for reset_weights()
 
     # -- construction ----------------------------------------------------------------------
     @classmethod
@@ -157,7 +161,9 @@ class AmodalPredictor:
 
         dev = resolve_device(device)
         model, config = load_model(path, device=str(dev))
-        return cls(model, config=config, device=str(dev), **kwargs)
+        predictor = cls(model, config=config, device=str(dev), **kwargs)
+        predictor.checkpoint_path = Path(path)
+        return predictor
 
     @classmethod
     def from_pretrained(cls, device: str = "cpu", **kwargs: Any) -> "AmodalPredictor":
@@ -263,7 +269,7 @@ class AmodalPredictor:
                 from amodal.inference.visible_inputs import check_visible_masks
 
                 n = _safe_len(frames)
-                check_visible_masks(masks, n, getattr(frames, "size", None), name)
+                check_visible_masks(masks, n, frames_size(frames), name)
             self.reset()
             if mode == "stream":
                 yield from self._stream(frames, masks)
@@ -322,6 +328,56 @@ class AmodalPredictor:
             result.latency_ms = per_frame_ms
             yield frame, result
 
+    # -- adaptation to one video (see docs/ADAPTATION.md) --------------------------------------
+    def adapt(
+        self,
+        frames_or_source: Any,
+        steps: Optional[int] = None,
+        visible_masks: Any = None,
+        save_to: Optional[PathLike] = None,
+        config: Optional[PathLike] = None,
+        overrides: Sequence[str] = (),
+        show_progress: bool = False,
+    ) -> Any:
+        """Self-supervised test-time adaptation on one video; returns an `amodal.adapt.adapter.AdaptReport`.
+
+        The video (any finite source `predict_video` takes) is pseudo-labelled (visible masks and
+        tracks from this predictor, or `visible_masks`) into a temporary folder; its end is held
+        back for the self-supervised validation loss; at most `steps` steps (default 300) train a
+        deep copy of the current weights, stopping early when the held-back loss stops improving,
+        and the best weights are kept. The predictor then uses the adapted copy; the weights it
+        was loaded with (and the checkpoint file) are untouched: `reset_weights()` brings them
+        back. Adapting again starts from the current (adapted) weights; call `reset_weights()`
+        first for an unrelated video. The stream is reset.
+
+        Args:
+            frames_or_source: video file, frame folder, uint8 array (T, H, W, 3) or list of frames.
+            steps: most optimizer steps (`train.steps`; default from the fine-tuning recipe).
+            visible_masks: per-frame `{id: mask}` dicts or a path, as for `predict_video`.
+            save_to: also write the adapted weights as a checkpoint there (never over the
+                checkpoint this predictor was loaded from).
+            config: YAML with data / train / adapt sections (default: `configs/finetune.yaml` values).
+            overrides: `key=value` config overrides.
+            show_progress: progress bars.
+        """
+        from amodal.adapt.tta import adapt_predictor
+
+        return adapt_predictor(self, frames_or_source, steps=steps, visible_masks=visible_masks, save_to=save_to,
+                               config=config, overrides=overrides, show_progress=show_progress)
+
+    def reset_weights(self) -> None:
+        """Go back to the weights the predictor was created with (undo every `adapt()`); resets the stream."""
+        if self._original_model is not None:
+            self._install_model(self._original_model)
+
+    def _install_model(self, model: Any) -> None:
+        """Use `model` from now on (a new session around it); the stream is reset."""
+        from amodal.inference.session import AmodalSession
+
+        self.model = model.to(self.device).eval()
+        self.session = AmodalSession(self.model, device=str(self.device), max_objects=self.max_objects)
+        self.reset()
+
     # -- resolution handling -----------------------------------------------------------------
     def _downscale(self, image: np.ndarray, masks: Optional[MaskDict]) -> Tuple[np.ndarray, Optional[MaskDict]]:
         """Shrink a frame (and its given masks) so its long side is at most `max_side`."""
@@ -331,7 +387,7 @@ class AmodalPredictor:
         if self.max_side is None or max(h, w) <= self.max_side:
             return image, masks
         s = self.max_side / float(max(h, w))
-        nw, nh = max(2, int(round(w * s))), max(2, int(round(h * s)))
+        nw, nh = max(MIN_SIDE, int(round(w * s))), max(MIN_SIDE, int(round(h * s)))  # thin frames keep 16 px
         if not self._warned_downscale:
             warnings.warn(
                 f"frames of {w}x{h} are processed at {nw}x{nh} (max_side={self.max_side}); masks are scaled back "
@@ -401,6 +457,14 @@ def source_name(source: Any) -> str:
         return stem or "stream"
     p = Path(s)
     return p.name if p.is_dir() else p.stem
+
+
+def frames_size(frames: Any) -> Optional[Tuple[int, int]]:
+    """(W, H) of a frame source or a frame array (T, H, W, 3); None when unknown (lists, iterators)."""
+    if isinstance(frames, np.ndarray):
+        return (int(frames.shape[2]), int(frames.shape[1])) if frames.ndim == 4 else None
+    size = getattr(frames, "size", None)
+    return tuple(size) if isinstance(size, (tuple, list)) and len(size) == 2 else None
 
 
 def _safe_len(frames: Any) -> Optional[int]:

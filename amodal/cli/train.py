@@ -1,6 +1,10 @@
 """`amodal train`: self-supervised training (or the amodal-supervised upper bound).
 
     amodal train --config configs/default.yaml [--set key=value ...] [--out DIR] [--resume]
+    amodal train --data MY_VIDEOS [--visible-masks PATH] [--init CKPT] --config configs/finetune.yaml --out RUN
+
+With `--data`, the `--init` checkpoint (default: the shipped weights) is fine-tuned, self-supervised,
+on your own videos (see docs/ADAPTATION.md and `amodal.adapt.finetune`).
 
 Under `torchrun --nproc_per_node=N amodal train ...` (or `python -m torch.distributed.run`) it
 trains with DistributedDataParallel (gloo on CPU, nccl on GPU).
@@ -23,6 +27,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="stop with a checkpoint at this step (resume later with --resume)")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--data", default=None, metavar="MY_VIDEOS",
+                        help="fine-tune on your own videos: a folder of videos (or frame folders), one video, or a "
+                             "native JSON without amodal fields (see docs/ADAPTATION.md)")
+    parser.add_argument("--init", default=None, metavar="CKPT",
+                        help="with --data: checkpoint to start from (default: the shipped weights)")
+    parser.add_argument("--visible-masks", default=None, metavar="PATH",
+                        help="with --data: visible masks of the videos (instance-id PNG folders or native JSON) "
+                             "instead of the checkpoint's visible-mask network")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -31,9 +43,39 @@ def run(args: argparse.Namespace) -> int:
     from amodal.config import load_config
     from amodal.engine.trainer import train
 
+    if args.data is not None:
+        return _run_finetune(args)
+    from amodal.errors import InputError
+
+    if args.init is not None or args.visible_masks is not None:
+        raise InputError("--init and --visible-masks are used with --data (fine-tuning on your own videos)")
     cfg = load_config(args.config, args.overrides)
     result = train(cfg, args.out, resume=args.resume, overwrite=args.overwrite, stop_after=args.stop_after,
                    device=args.device, show_progress=not args.quiet)
     result.pop("model", None)
+    print(json.dumps(result, default=str))
+    return 0
+
+
+def _run_finetune(args: argparse.Namespace) -> int:
+    """`--data`: self-supervised fine-tuning of a checkpoint on the user's videos (amodal.adapt.finetune)."""
+    import json
+    import os
+
+    from amodal.adapt.finetune import finetune
+    from amodal.errors import InputError
+
+    if args.resume or args.stop_after is not None:
+        raise InputError("--resume and --stop-after are not available with --data (fine-tuning runs are short; "
+                         "start again with --overwrite)")
+    if os.environ.get("WORLD_SIZE", "1").strip() not in ("", "1"):
+        raise InputError("--data runs in one process; start it without torchrun")
+    if args.out is None:
+        raise InputError("--out RUN is required with --data")
+    result = finetune(args.data, args.out, init=args.init, visible_masks=args.visible_masks, config=args.config,
+                      overrides=args.overrides, overwrite=args.overwrite, device=args.device,
+                      show_progress=not args.quiet)
+    report = result["report"]
+    result["report"] = {k: v for k, v in report.items() if k != "history"}
     print(json.dumps(result, default=str))
     return 0

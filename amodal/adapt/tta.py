@@ -1,0 +1,88 @@
+"""Test-time adaptation of an `AmodalPredictor` to one video (`AmodalPredictor.adapt`, `amodal adapt`).
+
+Pseudo-labels go to a temporary folder (frames on disk, read back one clip at a time) that is
+removed afterwards; the adaptation runs on a deep copy of the predictor's current model, which the
+predictor then uses. The model the predictor was created with is kept aside for `reset_weights()`;
+no checkpoint file is ever written unless `save_to` is given (and never over the loaded one).
+"""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any, Optional, Sequence, Union
+
+from amodal.errors import InputError
+
+PathLike = Union[str, Path]
+
+
+def _model_config(predictor: Any) -> Any:
+    cfg = getattr(predictor, "config", None)
+    if cfg is None:
+        cfg = getattr(predictor.model, "cfg", None)
+    if cfg is None:
+        raise InputError("this predictor's model carries no config; build it with AmodalPredictor.from_checkpoint")
+    return cfg
+
+
+def check_save_target(save_to: Optional[PathLike], loaded: Optional[PathLike]) -> None:
+    """Refuse writing adapted weights over the checkpoint they were loaded from (or onto a folder)."""
+    if save_to is None:
+        return
+    target = Path(save_to)
+    if target.is_dir():
+        raise InputError(f"save_to {target} is a folder; give a checkpoint file name (e.g. adapted.pt)")
+    if loaded is not None and target.resolve() == Path(loaded).resolve():
+        raise InputError(f"save_to {target} is the checkpoint the predictor was loaded from; it is never overwritten, "
+                         "choose another file")
+
+
+def adapt_predictor(predictor: Any, source: Any, steps: Optional[int] = None, visible_masks: Any = None,
+                    save_to: Optional[PathLike] = None, config: Optional[PathLike] = None, overrides: Sequence[str] = (),
+                    work_dir: Optional[PathLike] = None, show_progress: bool = False) -> Any:
+    """Adapt `predictor` to the video `source` (see `AmodalPredictor.adapt`); returns an `AdaptReport`.
+
+    Args:
+        work_dir: parent folder of the temporary pseudo-label folder (default: the system's).
+    """
+    from amodal.adapt.adapter import adapt_model, clip_span, copy_model
+    from amodal.adapt.pseudo_labels import pseudo_label
+    from amodal.adapt.settings import finetune_config
+    from amodal.engine.checkpoint import save_checkpoint
+
+    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 0):
+        raise InputError(f"steps must be an int >= 0, got {steps!r}")
+    check_save_target(save_to, getattr(predictor, "checkpoint_path", None))
+    extra = [f"train.steps={steps}"] if steps is not None else []
+    cfg = finetune_config(_model_config(predictor), config, list(overrides) + extra)
+    if isinstance(source, (list, tuple)) and source and isinstance(source[0], (str, Path)):
+        raise InputError("adapt takes one video: a path, a frame array (T, H, W, 3) or a list of frames")
+    if work_dir is not None:
+        Path(work_dir).mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="amodal-adapt-", dir=work_dir) as tmp:
+        summary = pseudo_label([source], Path(tmp), predictor if visible_masks is None else None, visible_masks,
+                               max_side=cfg.adapt.max_side, min_track_frames=cfg.adapt.min_track_frames,
+                               show_progress=show_progress)
+        predictor.reset()
+        span = clip_span(cfg)
+        if summary.frames < 2 * span:
+            name = source if isinstance(source, (str, Path)) else "the video"
+            raise InputError(f"{name} has {summary.frames} frames; adaptation needs at least {2 * span} (a training "
+                             f"part and a held-back part of one {span}-frame clip each, data.clip_length="
+                             f"{cfg.data.clip_length})")
+        cfg.data.train, cfg.data.val = str(summary.json_path), ""
+        work = copy_model(predictor.model)
+        report = adapt_model(work, cfg, summary.json_path, device=predictor.device, show_progress=show_progress)
+    report.pseudo_label_seconds = summary.seconds
+    cfg.data.train = str(source) if isinstance(source, (str, Path)) else ""  # the temporary JSON is gone
+    if getattr(predictor, "_original_model", None) is None:
+        predictor._original_model = predictor.model
+    predictor._install_model(work)
+    if save_to is not None:
+        save_checkpoint(save_to, work, cfg, report.best_step,
+                        extra={"adapted_from": str(getattr(predictor, "checkpoint_path", None)),
+                               "adapt": {k: v for k, v in report.to_dict().items() if k != "history"}})
+    return report
+
+
+__all__ = ["adapt_predictor", "check_save_target"]
