@@ -296,7 +296,8 @@ class VideoFileSource(FrameSource):
         return Frame(i, stamp, np.ascontiguousarray(self._check_size(image, f"{self.name} frame {i}")))
 
     def close(self) -> None:
-        self._vr = None
+        with _quiet_stderr():  # tearing the decoder down can log about a damaged stream
+            self._vr = None
         super().close()
 
 
@@ -383,7 +384,8 @@ class OpenCVFileSource(FrameSource):
 
     def close(self) -> None:
         if getattr(self, "_cap", None) is not None:
-            self._cap.release()
+            with _quiet_stderr():  # FFmpeg flushes (and may complain about) a damaged stream on release
+                self._cap.release()
             self._cap = None
         super().close()
 
@@ -551,7 +553,8 @@ class LiveSource(FrameSource):
 
     def close(self) -> None:
         if getattr(self, "_cap", None) is not None:
-            self._cap.release()
+            with _quiet_stderr():  # FFmpeg flushes (and may complain about) a damaged stream on release
+                self._cap.release()
             self._cap = None
         super().close()
 
