@@ -115,8 +115,17 @@ def train(cfg: Config, out_dir: Optional[str] = None, resume: bool = False, over
 
     _check_config(cfg)
     info = init_distributed(device)
+    run = Path(out_dir or cfg.train.out_dir)
     try:
-        return _train(cfg, Path(out_dir or cfg.train.out_dir), resume, overwrite, stop_after, info, show_progress, build_model)
+        return _train(cfg, run, resume, overwrite, stop_after, info, show_progress, build_model)
+    except (RuntimeError, ConnectionError, EOFError) as exc:
+        # PyTorch reports a dead worker from its SIGCHLD handler, anywhere in the loop; a worker killed
+        # while sending a batch can also surface as a broken connection.
+        if isinstance(exc, RuntimeError) and "DataLoader worker" not in str(exc):
+            raise
+        last = run / "last.pt"
+        raise TrainingError(f"a data-loader worker died ({str(exc).strip().splitlines()[0]}); the last good "
+                            f"checkpoint is {last if last.exists() else 'none'}") from None
     finally:
         cleanup(info)
 

@@ -61,3 +61,33 @@ def test_sigkill_then_resume_matches_uninterrupted_run(tmp_path):
     assert a.keys() == b.keys()
     for k in a:
         assert torch.equal(a[k], b[k]), k
+
+
+def _children(pid: int):
+    kids = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            kids += [int(x) for x in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return kids
+
+
+def test_dead_data_worker_is_reported_not_hung_on(tmp_path):
+    data = make_dataset(tmp_path / "d", videos=2, frames=5)
+    cmd = _train_cmd(data, tmp_path / "run", "--set", "data.num_workers=1", "--set", "train.steps=100000")
+    proc = subprocess.Popen(cmd, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while _checkpoint_step(tmp_path / "run" / "last.pt") < 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    workers = [k for k in _children(proc.pid) if "spawn_main" in Path(f"/proc/{k}/cmdline").read_text(errors="ignore")]
+    assert workers, "no data-loader worker found"
+    for k in workers:
+        os.kill(k, signal.SIGKILL)
+    try:
+        _, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 2, err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and "data-loader worker died" in lines[0], err
