@@ -140,16 +140,18 @@ class FrameSource(ABC):
     def __init__(self, name: str) -> None:
         self.name = name
         self._closed = False
+        self._fps: float = DEFAULT_FPS  # set by each source once it has opened
+        self._size: Tuple[int, int] = (0, 0)
 
     @property
-    @abstractmethod
     def fps(self) -> float:
         """Frames per second (nominal for live sources)."""
+        return self._fps
 
     @property
-    @abstractmethod
     def size(self) -> Tuple[int, int]:
         """Frame size (W, H)."""
+        return self._size
 
     @property
     def num_frames(self) -> Optional[int]:
@@ -271,14 +273,6 @@ class VideoFileSource(FrameSource):
             log.warning("%s: the file looks truncated; %d frames are readable", path, n)
 
     @property
-    def fps(self) -> float:
-        return self._fps
-
-    @property
-    def size(self) -> Tuple[int, int]:
-        return self._size
-
-    @property
     def num_frames(self) -> int:
         return self._n
 
@@ -337,14 +331,6 @@ class OpenCVFileSource(FrameSource):
         self._fps = float(fps) if fps else (native_fps if math.isfinite(native_fps) and native_fps > 0 else DEFAULT_FPS)
         self._size = (int(first.shape[1]), int(first.shape[0]))
         self._exact_count = path.suffix.lower() in _EXACT_COUNT
-
-    @property
-    def fps(self) -> float:
-        return self._fps
-
-    @property
-    def size(self) -> Tuple[int, int]:
-        return self._size
 
     @property
     def num_frames(self) -> int:
@@ -439,14 +425,6 @@ class ImageSequenceSource(FrameSource):
         return list(self._paths)
 
     @property
-    def fps(self) -> float:
-        return self._fps
-
-    @property
-    def size(self) -> Tuple[int, int]:
-        return self._size
-
-    @property
     def num_frames(self) -> int:
         return len(self._paths)
 
@@ -519,14 +497,6 @@ class LiveSource(FrameSource):
         native_fps = float(cap.get(cv2.CAP_PROP_FPS))
         self._fps = float(fps) if fps else (native_fps if math.isfinite(native_fps) and 0 < native_fps < 1000 else DEFAULT_FPS)
         self._size = (int(first.shape[1]), int(first.shape[0]))
-
-    @property
-    def fps(self) -> float:
-        return self._fps
-
-    @property
-    def size(self) -> Tuple[int, int]:
-        return self._size
 
     def read(self) -> Optional[Frame]:
         """The next frame, or None when the stream has ended."""
