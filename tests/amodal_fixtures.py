@@ -81,3 +81,21 @@ def strip_amodal(src: Path, dst: Path) -> Path:
             a.pop(key, None)
     Path(dst).write_text(json.dumps(d))
     return Path(dst)
+
+
+def save_tiny_checkpoint(path: Path) -> Path:
+    """Save a randomly initialised tiny model (48x64 visible net, 32-px crops) as a checkpoint."""
+    import torch
+
+    from amodal.config import load_config
+    from amodal.engine.checkpoint import save_checkpoint
+    from amodal.models.build import build_model
+
+    cfg = load_config(None, [
+        "model.visible.width=4", "model.visible.input_height=48", "model.visible.input_width=64",
+        "model.completion.crop_size=32", "model.completion.width=8",
+        "model.completion.memory_permanent=1", "model.completion.memory_recent=2",
+    ])
+    torch.manual_seed(0)
+    save_checkpoint(path, build_model(cfg), cfg, step=0)
+    return path

@@ -11,6 +11,7 @@ from PIL import Image
 
 from amodal.cli.main import main
 from amodal.types import FrameResult
+from amodal_fixtures import save_tiny_checkpoint
 
 H, W, T = 48, 64, 6
 
@@ -234,19 +235,7 @@ def test_overlay_frame_tool(fake_model, video, tmp_path):
 
 @pytest.fixture(scope="module")
 def tiny_checkpoint(tmp_path_factory):
-    from amodal.config import load_config
-    from amodal.engine.checkpoint import save_checkpoint
-    from amodal.models.build import build_model
-
-    cfg = load_config(None, [
-        "model.visible.width=4", "model.visible.input_height=48", "model.visible.input_width=64",
-        "model.completion.crop_size=32", "model.completion.width=8",
-        "model.completion.memory_permanent=1", "model.completion.memory_recent=2",
-    ])
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("ckpt") / "tiny.pt"
-    save_checkpoint(path, build_model(cfg), cfg, step=0)
-    return path
+    return save_tiny_checkpoint(tmp_path_factory.mktemp("ckpt") / "tiny.pt")
 
 
 @pytest.mark.parametrize("mode", ["stream", "offline"])

@@ -70,25 +70,6 @@ def bad_videos(tmp_path_factory) -> Path:
     return folder
 
 
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory) -> Path:
-    import torch
-
-    from amodal.config import load_config
-    from amodal.engine.checkpoint import save_checkpoint
-    from amodal.models.build import build_model
-
-    cfg = load_config(None, [
-        "model.visible.width=4", "model.visible.input_height=48", "model.visible.input_width=64",
-        "model.completion.crop_size=32", "model.completion.width=8",
-        "model.completion.memory_permanent=1", "model.completion.memory_recent=2",
-    ])
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("ckpt") / "tiny.pt"
-    save_checkpoint(path, build_model(cfg), cfg, step=0)
-    return path
-
-
 @pytest.mark.parametrize("name", ["notes.mp4", "picture.mp4", "cut.mp4"])
 def test_no_native_noise_on_stderr(name, bad_videos, checkpoint, tmp_path):
     """FFmpeg/decord would print "moov atom not found" and friends; only our one line may appear."""
