@@ -125,6 +125,12 @@ class AmodalPredictor:
         max_objects: most objects tracked at once.
         max_side: frames with a longer side are downscaled for the network (masks come back at
             input size); None disables downscaling.
+        threads: when given, torch and OpenCV use this many intra-op threads (process-wide, see
+            `amodal.utils.threads.set_threads`); None keeps the current setting. On a shared CPU
+            1 thread is often faster than 2.
+        min_hits: with the built-in visible-mask network, a new object is reported once it was
+            detected in this many frames in a row (stream mode; offline mode then reports it
+            over its whole track). 1 reports every detection at once.
     """
 
     def __init__(
@@ -134,40 +140,62 @@ class AmodalPredictor:
         device: str = "cpu",
         max_objects: int = 16,
         max_side: Optional[int] = 1280,
+        threads: Optional[int] = None,
+        min_hits: Optional[int] = None,
     ) -> None:
-        from amodal.inference.session import AmodalSession
+        from amodal.models.tracker import DEFAULT_MIN_HITS
+        from amodal.utils.threads import check_threads, set_threads
 
         if not isinstance(max_objects, int) or max_objects < 1:
             raise InputError(f"max_objects must be a positive int, got {max_objects!r}")
         if max_side is not None and (not isinstance(max_side, int) or max_side < 16):
             raise InputError(f"max_side must be an int >= 16 or None, got {max_side!r}")
+        min_hits = DEFAULT_MIN_HITS if min_hits is None else min_hits
+        if not isinstance(min_hits, int) or isinstance(min_hits, bool) or min_hits < 1:
+            raise InputError(f"min_hits must be a positive int, got {min_hits!r}")
+        self.min_hits = min_hits
+        self.threads = check_threads(threads)
         self.device = resolve_device(device)
+        if self.threads is not None:
+            set_threads(self.threads)
         self.model = model.to(self.device).eval()
         self.config = config
         self.max_objects = max_objects
         self.max_side = max_side
-        self.session = AmodalSession(self.model, device=str(self.device), max_objects=max_objects)
+        self.session = self._new_session()
         self._size: Optional[Tuple[int, int]] = None  # (H, W) of the current stream
         self._warned_downscale = False
         self._frame_index = 0
         self.checkpoint_path: Optional[Path] = None  # set by from_checkpoint; never written to
         self._original_model: Any = None  # the model before the first adapt(), for reset_weights()
 
+    def _new_session(self) -> Any:
+        from amodal.inference.session import AmodalSession
+
+        return AmodalSession(self.model, device=str(self.device), max_objects=self.max_objects, min_hits=self.min_hits)
+
     # -- construction ----------------------------------------------------------------------
     @classmethod
-    def from_checkpoint(cls, path: PathLike, device: str = "cpu", **kwargs: Any) -> "AmodalPredictor":
-        """Load a checkpoint written by `amodal train` (raises `CheckpointError` for bad files)."""
+    def from_checkpoint(cls, path: PathLike, device: str = "cpu", threads: Optional[int] = None,
+                        **kwargs: Any) -> "AmodalPredictor":
+        """Load a checkpoint written by `amodal train` (raises `CheckpointError` for bad files).
+
+        `threads` and the other keyword arguments are the constructor's.
+        """
         from amodal.engine.checkpoint import load_model
+        from amodal.utils.threads import check_threads
 
         dev = resolve_device(device)
+        threads = check_threads(threads)  # before the (slow) load
         model, config = load_model(path, device=str(dev))
-        predictor = cls(model, config=config, device=str(dev), **kwargs)
+        predictor = cls(model, config=config, device=str(dev), threads=threads, **kwargs)
         predictor.checkpoint_path = Path(path)
         return predictor
 
     @classmethod
-    def from_pretrained(cls, device: str = "cpu", **kwargs: Any) -> "AmodalPredictor":
-        """Load the checkpoint shipped with the package (`amodal/weights/default.pt`)."""
+    def from_pretrained(cls, device: str = "cpu", threads: Optional[int] = None,
+                        **kwargs: Any) -> "AmodalPredictor":
+        """Load the checkpoint shipped with the package (`amodal/weights/default.pt`); arguments as `from_checkpoint`."""
         from amodal.engine.checkpoint import DEFAULT_CHECKPOINT
         from amodal.errors import CheckpointError
 
@@ -175,7 +203,7 @@ class AmodalPredictor:
             raise CheckpointError(
                 f"the shipped checkpoint {DEFAULT_CHECKPOINT} is missing; reinstall amodal or use from_checkpoint(path)"
             )
-        return cls.from_checkpoint(DEFAULT_CHECKPOINT, device=device, **kwargs)
+        return cls.from_checkpoint(DEFAULT_CHECKPOINT, device=device, threads=threads, **kwargs)
 
     # -- streaming -------------------------------------------------------------------------
     def reset(self) -> None:
@@ -317,7 +345,7 @@ class AmodalPredictor:
         with torch.inference_mode():
             results = run_offline(
                 self.model, small_frames, small_given if masks is not None else None, device=str(self.device),
-                max_objects=self.max_objects,
+                max_objects=self.max_objects, min_hits=self.min_hits,
             )
         per_frame_ms = (time.perf_counter() - start) * 1000.0 / len(records)
         assert size is not None
@@ -372,10 +400,8 @@ class AmodalPredictor:
 
     def _install_model(self, model: Any) -> None:
         """Use `model` from now on (a new session around it); the stream is reset."""
-        from amodal.inference.session import AmodalSession
-
         self.model = model.to(self.device).eval()
-        self.session = AmodalSession(self.model, device=str(self.device), max_objects=self.max_objects)
+        self.session = self._new_session()
         self.reset()
 
     # -- resolution handling -----------------------------------------------------------------

@@ -15,7 +15,8 @@ from amodal_fixtures import save_tiny_checkpoint
 class FakeSession:
     """Object 1 = bright pixels (red > 128); amodal = its bounding box. Given masks are used as is."""
 
-    def __init__(self, model, device="cpu", max_objects=16):
+    def __init__(self, model, device="cpu", max_objects=16, min_hits=2):
+        self.min_hits = min_hits
         self.seen = []
         self.resets = 0
 
@@ -43,7 +44,7 @@ def _fake_result(image, visible_masks):
     return FrameResult(0, ids, vis, amo, np.ones(len(ids)), occ, list(ids))
 
 
-def _fake_offline(model, frames, visible_masks, device, max_objects=16):
+def _fake_offline(model, frames, visible_masks, device, max_objects=16, min_hits=2):
     return [_fake_result(f, None if visible_masks is None else visible_masks[i]) for i, f in enumerate(frames)]
 
 
@@ -233,3 +234,35 @@ def test_from_pretrained_without_shipped_weights(monkeypatch, tmp_path):
     monkeypatch.setattr(ckpt, "DEFAULT_CHECKPOINT", tmp_path / "missing.pt")
     with pytest.raises(CheckpointError, match="missing"):
         AmodalPredictor.from_pretrained()
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, "2", True])
+def test_threads_validated(predictor, bad):
+    from amodal.api import AmodalPredictor
+
+    with pytest.raises(InputError, match="threads must be an integer >= 1"):
+        AmodalPredictor(torch.nn.Linear(1, 1), threads=bad)
+    with pytest.raises(InputError, match="threads must be an integer >= 1"):  # before the checkpoint is read
+        AmodalPredictor.from_checkpoint("/nonexistent/x.pt", threads=bad)
+
+
+def test_threads_reach_torch_and_opencv(predictor, keep_threads):
+    import cv2
+
+    from amodal.api import AmodalPredictor
+
+    target = 2 if keep_threads[0] == 1 else 1
+    AmodalPredictor(torch.nn.Linear(1, 1), threads=None)
+    assert torch.get_num_threads() == keep_threads[0]  # None leaves the setting alone
+    p = AmodalPredictor(torch.nn.Linear(1, 1), threads=np.int64(target))
+    assert p.threads == target and torch.get_num_threads() == target and cv2.getNumThreads() == target
+
+
+def test_min_hits_reaches_the_session_and_is_validated(predictor):
+    from amodal.api import AmodalPredictor
+
+    assert predictor.session.min_hits == 2
+    assert AmodalPredictor(torch.nn.Linear(1, 1), min_hits=1).session.min_hits == 1
+    for bad in (0, 1.5, True, "2"):
+        with pytest.raises(InputError, match="min_hits"):
+            AmodalPredictor(torch.nn.Linear(1, 1), min_hits=bad)

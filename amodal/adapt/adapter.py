@@ -17,6 +17,12 @@ learning rate, gradient clipping. The held-back loss is evaluated before the fir
 By default the visible-mask network is frozen (it made the pseudo-labels; training it on them
 would only confirm its own mistakes) and BatchNorm layers keep their stored statistics (one clip
 gives noisy batch statistics, and this trains exactly the function used at inference).
+
+With a non-zero `anchor` loss weight, a frozen copy of the starting completion net runs beside
+the trained one on the same inputs, and the `anchor` term keeps the predictions on other objects'
+visible pixels close to it: the self-supervised terms say little there (it is "don't care" for
+them), so without it a few steps on one video can drift into spreading objects over their
+neighbours. The held-back loss never includes `anchor` (it is the plain self-supervised objective).
 """
 from __future__ import annotations
 
@@ -141,6 +147,18 @@ def _trainable_view(model: nn.Module, cfg: Config) -> nn.Module:
     return model
 
 
+def _frozen_reference(view: nn.Module, cfg: Config) -> Optional[nn.Module]:
+    """A frozen eval-mode copy of the starting completion net, when the `anchor` term is weighted."""
+    from amodal.losses import resolve_weights
+
+    if not resolve_weights(cfg).get("anchor", 0.0):
+        return None
+    ref = view.completion.fused_for_inference()  # eval mode, BatchNorm folded: same function, cheaper
+    for p in ref.parameters():
+        p.requires_grad_(False)
+    return ref
+
+
 def _state(module: nn.Module) -> Dict[str, torch.Tensor]:
     return {k: v.detach().clone() for k, v in module.state_dict().items()}
 
@@ -186,6 +204,7 @@ def adapt_model(model: nn.Module, cfg: Config, dataset_json: Union[str, Path], d
                          f"has {longest}")
     val_sel = pick_evenly(val_idx, a.max_val_clips)
     view = _trainable_view(model, cfg)
+    reference = _frozen_reference(view, cfg)
     params = [p for p in view.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=t.lr, weight_decay=t.weight_decay)
     batches = _Batches(train_idx, t.batch_size, t.seed)
@@ -223,7 +242,7 @@ def adapt_model(model: nn.Module, cfg: Config, dataset_json: Union[str, Path], d
             for group in optimizer.param_groups:
                 group["lr"] = lr
             batch = collate_clips([train_ds[item] for item in batches(step)]).to(dev)
-            losses = compute_losses(view, batch, cfg, np.random.default_rng([t.seed, step]))
+            losses = compute_losses(view, batch, cfg, np.random.default_rng([t.seed, step]), reference=reference)
             if not bool(torch.isfinite(losses["total"]).item()):
                 reason = "non-finite loss"
                 break

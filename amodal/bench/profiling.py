@@ -89,6 +89,7 @@ def _targets(predictor: Any, model: Any) -> List[Tuple[Any, str, str]]:
         (session.flow, "flow_gray", "flow"),
         (session_mod, "object_motion", "motion fit"),
         (session_mod, "extract_crops", "crops"),
+        (session_mod, "extract_plane_crops", "crops"),
         (session_mod, "crop_matrix", "crops"),
         (session_mod, "square_from_box", "crops"),
         (session_mod, "mask_box", "crops"),

@@ -49,19 +49,16 @@ def run_benchmark(settings: BenchSettings, log: Optional[Callable[[str], None]] 
     Returns:
         The results dict (also written to `settings.json_path`).
     """
-    import cv2
-    import torch
-
     from amodal.bench.machine import load_average, machine_info
     from amodal.bench.models import load_bench_models
     from amodal.bench.report import terminal_table, write_report
     from amodal.bench.worlds import make_world
+    from amodal.utils.threads import set_threads
 
     settings = settings.validated()
     if log is None:
         log = (lambda msg: print(msg, file=sys.stderr, flush=True)) if settings.progress else (lambda msg: None)
-    torch.set_num_threads(settings.threads)
-    cv2.setNumThreads(settings.threads)
+    set_threads(settings.threads)
     t_start = time.perf_counter()
     results: Dict[str, Any] = {
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),

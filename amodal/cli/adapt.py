@@ -35,6 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-side", type=int, default=1280, metavar="PX",
                         help="frames with a longer side are processed downscaled at inference (1280)")
     parser.add_argument("--fps", type=float, default=None, help="frame rate of a frame folder (default 30)")
+    parser.add_argument("--threads", type=int, default=None, metavar="N",
+                        help="torch/OpenCV intra-op threads for adaptation and inference (default: torch's own "
+                             "choice); on a shared CPU 1 is often faster")
     parser.add_argument("--save-png", action="store_true", help="also write per-frame PNG masks under masks/")
     parser.add_argument("--no-video", action="store_true", help="do not write overlay.mp4")
     parser.add_argument("--overwrite", action="store_true", help="replace the contents of an existing output folder")
@@ -48,6 +51,7 @@ def _check(args: argparse.Namespace) -> Path:
     from amodal.engine.checkpoint import DEFAULT_CHECKPOINT
     from amodal.errors import CheckpointError, InputError
     from amodal.utils.files import refuse_inputs_inside
+    from amodal.utils.threads import check_threads
 
     if is_live(args.video):
         raise InputError(f"{args.video} is a live source; adaptation needs a finite video (a file or frame folder)")
@@ -57,6 +61,7 @@ def _check(args: argparse.Namespace) -> Path:
         raise InputError(f"--steps must be >= 0, got {args.steps}")
     if args.max_objects < 1:
         raise InputError(f"--max-objects must be >= 1, got {args.max_objects}")
+    check_threads(args.threads, "--threads")
     if args.visible_masks is not None and not Path(args.visible_masks).exists():
         raise InputError(f"--visible-masks {args.visible_masks}: no such file or folder")
     checkpoint = Path(args.checkpoint) if args.checkpoint else Path(DEFAULT_CHECKPOINT)
@@ -82,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
 
     checkpoint = _check(args)
     predictor = AmodalPredictor.from_checkpoint(checkpoint, device=args.device, max_objects=args.max_objects,
-                                                max_side=args.max_side)
+                                                max_side=args.max_side, threads=args.threads)
     finetune_config(predictor.config, args.config, args.overrides)  # config errors before the slow part
     out = Path(args.out)
     report = adapt_predictor(predictor, args.video, steps=args.steps, visible_masks=args.visible_masks,

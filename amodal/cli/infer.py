@@ -29,11 +29,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="stream: causal, constant memory (default); offline: bidirectional, whole clip in memory")
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     parser.add_argument("--max-objects", type=int, default=16, metavar="N", help="most objects tracked at once (16)")
+    parser.add_argument("--min-hits", type=int, default=None, metavar="N",
+                        help="own visible net: report a new object once seen in N frames in a row (default 2)")
     parser.add_argument("--max-side", type=int, default=1280, metavar="PX",
                         help="frames with a longer side are processed downscaled (1280)")
     parser.add_argument("--fps", type=float, default=None,
                         help="frame rate of frame folders (default 30) and of the overlay video; "
                              "overrides a video file's own rate")
+    parser.add_argument("--threads", type=int, default=None, metavar="N",
+                        help="torch/OpenCV intra-op threads (default: torch's own choice); "
+                             "on a shared CPU 1 is often faster")
     parser.add_argument("--save-png", action="store_true", help="also write per-frame PNG masks under masks/")
     parser.add_argument("--no-video", action="store_true", help="do not write overlay.mp4")
     parser.add_argument("--overwrite", action="store_true", help="replace the contents of an existing output folder")
@@ -96,11 +101,15 @@ def run(args: argparse.Namespace) -> int:
     from amodal.api import AmodalPredictor
     from amodal.errors import AmodalError, CheckpointError, InputError
     from amodal.utils.files import prepare_output_dir
+    from amodal.utils.threads import check_threads
 
     sources = [str(s) for s in args.sources]
     out = Path(args.out)
     if args.max_objects < 1:
         raise InputError(f"--max-objects must be >= 1, got {args.max_objects}")
+    check_threads(args.threads, "--threads")
+    if args.min_hits is not None and args.min_hits < 1:
+        raise InputError(f"--min-hits must be >= 1, got {args.min_hits}")
     if args.fps is not None and not 0 < args.fps < float("inf"):
         raise InputError(f"--fps must be a positive number, got {args.fps}")
     if args.mode == "offline":
@@ -128,7 +137,8 @@ def run(args: argparse.Namespace) -> int:
     if device == "cuda" and world > 1 and os.environ.get("LOCAL_RANK", "").isdigit():
         device = f"cuda:{os.environ['LOCAL_RANK']}"  # one GPU per torchrun process
     predictor = AmodalPredictor.from_checkpoint(
-        checkpoint, device=device, max_objects=args.max_objects, max_side=args.max_side
+        checkpoint, device=device, max_objects=args.max_objects, max_side=args.max_side, threads=args.threads,
+        min_hits=args.min_hits,
     )
 
     if world == 1 and len(sources) > 1:

@@ -2,7 +2,9 @@
 
 Both passes use the same weights; the backward pass is given the forward pass's visible masks
 and identities (so both predict the same objects), probabilities are averaged per pixel, then
-post-processed as in the streaming session. Holds the whole clip's logits (float16), so it is
+post-processed as in the streaming session. An object the tracker confirmed at any frame is
+reported over its whole track, the frames before its confirmation included (the stream cannot
+do this: it does not know the future); objects never confirmed are not reported. Holds the whole clip's logits (float16), so it is
 for clips, not endless streams.
 """
 from __future__ import annotations
@@ -14,6 +16,7 @@ import numpy as np
 import torch
 
 from amodal.inference.session import AmodalSession, RawFrame, finalize
+from amodal.models.tracker import DEFAULT_MIN_HITS
 from amodal.types import FrameResult
 
 
@@ -23,7 +26,7 @@ def _prob(logits: np.ndarray) -> np.ndarray:
 
 @torch.inference_mode()
 def run_offline(model, frames: Sequence[np.ndarray], visible_masks: Optional[Sequence[Dict[int, np.ndarray]]] = None,
-                device: str = "cpu", max_objects: int = 16) -> List[FrameResult]:
+                device: str = "cpu", max_objects: int = 16, min_hits: int = DEFAULT_MIN_HITS) -> List[FrameResult]:
     """Bidirectional amodal segmentation of a clip.
 
     Args:
@@ -32,6 +35,7 @@ def run_offline(model, frames: Sequence[np.ndarray], visible_masks: Optional[Seq
         visible_masks: per frame {object_id: bool (H, W)}, or None to detect and track (forward pass).
         device: torch device.
         max_objects: most objects per frame.
+        min_hits: tracker mode: frames in a row that confirm a new object (see `AmodalSession`).
 
     Returns:
         T FrameResults; identities from the forward pass.
@@ -41,11 +45,14 @@ def run_offline(model, frames: Sequence[np.ndarray], visible_masks: Optional[Seq
         from amodal.errors import InputError
 
         raise InputError(f"{len(frames)} frames but {len(visible_masks)} visible-mask dicts")
-    session = AmodalSession(model, device=device, max_objects=max_objects)
+    session = AmodalSession(model, device=device, max_objects=max_objects, min_hits=min_hits)
     forward: List[RawFrame] = []
+    confirmed: set = set()
     for t, image in enumerate(frames):
         raw = session.step_raw(image, None if visible_masks is None else visible_masks[t])
         raw.logits, raw.others = raw.logits.astype(np.float16), None  # keep the clip small
+        ok = raw.confirmed if raw.confirmed is not None else np.ones(len(raw.ids), bool)
+        confirmed.update(k for k, c in zip(raw.ids, ok) if c)
         forward.append(raw)
     session = AmodalSession(model, device=device, max_objects=max_objects)
     backward: List[Optional[RawFrame]] = [None] * len(frames)
@@ -63,6 +70,8 @@ def run_offline(model, frames: Sequence[np.ndarray], visible_masks: Optional[Seq
         p = 0.5 * (_prob(f.logits) + _prob(b.logits[order])) if order else _prob(f.logits)
         fused_logits = np.log(np.clip(p, 1e-6, 1.0)) - np.log(np.clip(1.0 - p, 1e-6, 1.0))
         conf = 0.5 * (f.conf + b.conf[order]) if order else f.conf
-        scores = f.det_scores * (0.5 + 0.5 * conf)
-        results.append(finalize(t, f.ids, f.visible, fused_logits, scores, per_frame_ms))
+        fused = RawFrame(t, f.ids, f.visible, fused_logits, f.det_scores, conf, None,
+                         np.array([k in confirmed for k in f.ids], bool)).reported()
+        scores = fused.det_scores * (0.5 + 0.5 * fused.conf)
+        results.append(finalize(t, fused.ids, fused.visible, fused.logits, scores, per_frame_ms, others=fused.others))
     return results

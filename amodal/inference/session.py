@@ -8,6 +8,10 @@ CompletionNet in one batch; logits are pasted back at input resolution and post-
 amodal = visible ∪ (p > 0.5 ∩ other objects' visible), so amodal ⊇ visible and nothing spills
 onto visible background. The frame is then written into each object's memory.
 
+In tracker mode a new track is reported only once the tracker has confirmed it (matched in
+`min_hits` frames in a row): unconfirmed detections still count as other objects' visible
+pixels, but are not in the `FrameResult`.
+
 State per object: a `ShapeMemory` (at most permanent + recent entries) and a few masks of the
 last frame. Objects unseen for more than `max_lost` frames are dropped (in tracker mode: when
 the tracker drops them), so cost and memory per frame do not grow with the stream.
@@ -24,9 +28,11 @@ import torch
 
 from amodal.errors import InputError
 from amodal.models.alignment import IDENTITY, FlowEstimator, object_motion
-from amodal.models.crops import crop_matrix, extract_crops, mask_box, paste_crops_into, square_from_box, union_box, warp_box
+from amodal.models.crops import (crop_matrix, extract_crops, extract_plane_crops, mask_box, paste_crops_into,
+                                 square_from_box, union_box, warp_box)
 from amodal.models.memory import ShapeMemory, read_memories
 from amodal.models.ordering import depth_order, occlusion_rates
+from amodal.models.tracker import DEFAULT_MIN_HITS, Tracker
 from amodal.types import FrameResult
 
 CROP_SCALE = 1.5
@@ -54,6 +60,7 @@ class RawFrame:
         others: bool (N, H, W) union of the other objects' visible masks.
         det_scores: (N,) visible-mask confidences (1 for given masks).
         conf: (N,) completion confidence in [0, 1].
+        confirmed: (N,) bool, the object is reported (always True for given masks).
     """
 
     frame_index: int
@@ -63,6 +70,16 @@ class RawFrame:
     det_scores: np.ndarray
     conf: np.ndarray
     others: Optional[np.ndarray] = None
+    confirmed: Optional[np.ndarray] = None
+
+    def reported(self) -> "RawFrame":
+        """The frame restricted to confirmed objects (itself when all are)."""
+        if self.confirmed is None or self.confirmed.all():
+            return self
+        keep = np.flatnonzero(self.confirmed)
+        others = others_mask(self.visible) if self.others is None else self.others
+        return RawFrame(self.frame_index, [self.ids[i] for i in keep], self.visible[keep], self.logits[keep],
+                        self.det_scores[keep], self.conf[keep], others[keep], self.confirmed[keep])
 
 
 def others_mask(visible: np.ndarray) -> np.ndarray:
@@ -97,9 +114,12 @@ class AmodalSession:
         max_lost: frames an unseen object keeps its memory (given-mask mode; in tracker mode the
             tracker decides, with the same value).
         flow_width: width of the reduced frames optical flow is computed on.
+        min_hits: tracker mode: a new object is reported once detected in this many frames in a
+            row (1: at once).
     """
 
-    def __init__(self, model, device: str = "cpu", max_objects: int = 16, max_lost: int = 30, flow_width: int = 160) -> None:
+    def __init__(self, model, device: str = "cpu", max_objects: int = 16, max_lost: int = 30, flow_width: int = 160,
+                 min_hits: int = DEFAULT_MIN_HITS) -> None:
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
         self.net = model.completion.fused_for_inference().to(memory_format=torch.channels_last)
@@ -108,9 +128,7 @@ class AmodalSession:
         self.flow = FlowEstimator(flow_width)
         self.tracker = None
         if model.visible is not None:
-            from amodal.models.tracker import Tracker
-
-            self.tracker = Tracker(iou_threshold=0.3, max_lost=self.max_lost)
+            self.tracker = Tracker(iou_threshold=0.3, max_lost=self.max_lost, min_hits=min_hits)
         self.reset()
 
     def reset(self) -> None:
@@ -146,7 +164,7 @@ class AmodalSession:
             FrameResult with masks at the input resolution.
         """
         t0 = time.perf_counter()
-        raw = self.step_raw(image, visible_masks)
+        raw = self.step_raw(image, visible_masks).reported()
         scores = raw.det_scores * (0.5 + 0.5 * raw.conf)
         res = finalize(raw.frame_index, raw.ids, raw.visible, raw.logits, scores, 0.0, timestamp, raw.others)
         res.latency_ms = (time.perf_counter() - t0) * 1000.0
@@ -224,15 +242,31 @@ class AmodalSession:
                 raise InputError("this model has no visible-mask network: pass visible_masks to step()")
             ids, vis, det = self._detect(image, size)
         self._forget(ids)
-        h, w = size
         n = len(ids)
-        logits_full = np.full((n, h, w), -30.0, np.float32)
+        logits_full = np.full((n, size[0], size[1]), -30.0, np.float32)
         conf = np.ones(n, np.float32)
-        if n == 0:
-            return RawFrame(self._frame, ids, vis, logits_full, det, conf, vis.copy())
-        states, mats, rows, stacks = [], [], [], []
-        count = vis.sum(0, dtype=np.uint8)
-        free = (count == 0).astype(np.uint8)
+        others = others_mask(vis)
+        if n:
+            rows, states, mats = self._crop_plan(ids, vis)
+            if rows:
+                logits = self._complete(vis, others, rows, states, mats, conf, image)
+                paste_crops_into(logits_full, logits, mats, rows)
+            self._remember(ids, vis, logits_full, others)
+        confirmed = None
+        if visible_masks is None:
+            ok = set(self.tracker.confirmed_ids)
+            confirmed = np.array([k in ok for k in ids], bool)
+        return RawFrame(self._frame, ids, vis, logits_full, det, conf, others, confirmed)
+
+    def _crop_plan(self, ids: List[int], vis: np.ndarray) -> Tuple[List[int], List[_ObjectState], np.ndarray]:
+        """Crop of every object that has a box (its visible box united with its moved amodal box).
+
+        Returns:
+            rows (n,) indices into `ids`, their states, frame->crop matrices float32 (n, 2, 3).
+        """
+        rows: List[int] = []
+        states: List[_ObjectState] = []
+        mats: List[np.ndarray] = []
         for i, oid in enumerate(ids):
             st = self._objects.get(oid)
             if st is None:
@@ -241,35 +275,46 @@ class AmodalSession:
             if box is None:
                 continue
             mats.append(crop_matrix(square_from_box(box, CROP_SCALE, MIN_CROP_SIDE), self.cfg.crop_size))
-            v = vis[i].astype(np.uint8)
-            stack = [v, ((count - v) > 0).astype(np.uint8), free]
-            stacks.append(np.dstack(stack) * np.uint8(255))
             rows.append(i)
             states.append(st)
-        if rows:
-            s = self.cfg.crop_size
-            mats_np = np.stack(mats)
-            crops = torch.from_numpy(extract_crops(stacks, mats_np, s)).to(self.device)
-            channels = [crops, read_memories([st.memory for st in states], mats_np, s).to(self.device)]
-            if self.cfg.use_rgb:
-                channels.append(torch.from_numpy(extract_crops([image] * len(rows), mats_np, s)).to(self.device))
-            x = torch.cat(channels, 1).contiguous(memory_format=torch.channels_last)
-            logits = self.net(x).float()
-            lg = logits[:, 0].cpu().numpy()
-            prob = 1.0 / (1.0 + np.exp(-lg))
-            cr = crops.cpu().numpy()
-            remembered = np.maximum(cr[:, 0], prob * cr[:, 1])
-            sel = (cr[:, 1] > 0.5) & (prob > 0.05)
-            certainty = np.abs(2 * prob - 1)
-            for j, (i, st) in enumerate(zip(rows, states)):
-                st.memory.write(cr[j, 0], remembered[j], mats_np[j], float(np.count_nonzero(vis[i])))
-                conf[i] = float(certainty[j][sel[j]].mean()) if sel[j].any() else 1.0
-            paste_crops_into(logits_full, lg, mats_np, rows)
-        others = others_mask(vis)
+        return rows, states, np.stack(mats) if mats else np.zeros((0, 2, 3), np.float32)
+
+    def _complete(self, vis: np.ndarray, others: np.ndarray, rows: List[int], states: List[_ObjectState],
+                  mats: np.ndarray, conf: np.ndarray, image: np.ndarray) -> np.ndarray:
+        """Run CompletionNet on the crops of `rows`, write them into the memories, fill `conf[rows]`.
+
+        Args:
+            vis, others: bool (N, H, W) visible masks and the union of the other objects' ones.
+            rows, states, mats: from `_crop_plan` (n objects).
+            conf: (N,) completion confidences, written in place.
+            image: RGB uint8 (H, W, 3) (used when the net takes colour).
+
+        Returns:
+            float32 (n, S, S) amodal logits in the crops.
+        """
+        s = self.cfg.crop_size
+        v255, o255 = vis.view(np.uint8) * np.uint8(255), others.view(np.uint8) * np.uint8(255)
+        free255 = (~vis.any(0)).view(np.uint8) * np.uint8(255)
+        crops = extract_plane_crops([(v255[i], o255[i], free255) for i in rows], mats, s)  # (n, 3, S, S)
+        channels = [torch.from_numpy(crops), read_memories([st.memory for st in states], mats, s)]
+        if self.cfg.use_rgb:
+            channels.append(torch.from_numpy(extract_crops([image] * len(rows), mats, s)))
+        x = torch.cat(channels, 1).to(self.device).contiguous(memory_format=torch.channels_last)
+        logits = self.net(x).float()[:, 0].cpu().numpy()
+        prob = 1.0 / (1.0 + np.exp(-logits))
+        remembered = np.maximum(crops[:, 0], prob * crops[:, 1])
+        sel = (crops[:, 1] > 0.5) & (prob > 0.05)
+        certainty = np.abs(2 * prob - 1)
+        for j, (i, st) in enumerate(zip(rows, states)):
+            st.memory.write(crops[j, 0], remembered[j], mats[j], float(np.count_nonzero(vis[i])))
+            conf[i] = float(certainty[j][sel[j]].mean()) if sel[j].any() else 1.0
+        return logits
+
+    def _remember(self, ids: List[int], vis: np.ndarray, logits_full: np.ndarray, others: np.ndarray) -> None:
+        """Keep each object's visible and post-processed amodal mask (N, H, W) and amodal box for the next frame."""
+        amodal = vis | ((logits_full > 0) & others)
         for i, oid in enumerate(ids):
             st = self._objects[oid]
-            amodal = vis[i] | ((logits_full[i] > 0) & others[i])
-            st.prev_visible, st.prev_amodal = vis[i], amodal
-            st.prev_box = mask_box(amodal)
+            st.prev_visible, st.prev_amodal = vis[i], amodal[i]
+            st.prev_box = mask_box(amodal[i])
             st.last_seen = self._frame
-        return RawFrame(self._frame, ids, vis, logits_full, det, conf, others)

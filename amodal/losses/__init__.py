@@ -5,7 +5,7 @@ sum of weight x term, weights from `cfg.train.loss_weights` over `DEFAULT_LOSS_W
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Dict
+from typing import TYPE_CHECKING, Dict, Optional
 
 import numpy as np
 
@@ -20,12 +20,14 @@ if TYPE_CHECKING:  # pragma: no cover
 
 SELF_SUPERVISED_TERMS = ("visible_fit", "occluder_synthesis", "next_visible", "temporal_consistency")
 SUPERVISED_TERMS = ("amodal_supervised",)
+ADAPTATION_TERMS = ("anchor",)  # computed only when a frozen reference net is given (adaptation)
 DEFAULT_LOSS_WEIGHTS: Dict[str, float] = {
     "visible_fit": 1.0,
     "occluder_synthesis": 1.0,
     "next_visible": 1.0,
     "temporal_consistency": 0.1,
     "amodal_supervised": 1.0,
+    "anchor": 0.0,
 }
 VISIBLE_PREFIX = "vis_"
 OCCLUDER_PROBABILITY = 0.5  # fraction of object-frames that get a synthetic occluder
@@ -50,7 +52,7 @@ def resolve_weights(cfg: "Config") -> Dict[str, float]:
 
 
 def compute_losses(model: "AmodalModel", batch: "ClipBatch", cfg: "Config", rng: np.random.Generator,
-                   visible_frames: int = 2) -> Dict[str, "torch.Tensor"]:
+                   visible_frames: int = 2, reference: Optional["torch.nn.Module"] = None) -> Dict[str, "torch.Tensor"]:
     """All loss terms of one training batch, plus "total".
 
     Args:
@@ -59,6 +61,9 @@ def compute_losses(model: "AmodalModel", batch: "ClipBatch", cfg: "Config", rng:
         cfg: resolved config.
         rng: draws the synthetic occluders and the frames the visible net is trained on.
         visible_frames: frames per clip used for the visible-net terms.
+        reference: a frozen completion net (the weights adaptation started from); with a non-zero
+            `anchor` weight, the `anchor` term keeps predictions on other objects' visible pixels
+            close to it. None: no `anchor` term.
     """
     import torch
 
@@ -76,7 +81,8 @@ def compute_losses(model: "AmodalModel", batch: "ClipBatch", cfg: "Config", rng:
     completion_weighted = any(weights.get(k, 0.0) for k in weights if not k.startswith(VISIBLE_PREFIX))
     if objs.num_objects and completion_weighted:
         erasers = erasers_for(objs, rng, OCCLUDER_PROBABILITY) if weights["occluder_synthesis"] else None
-        pred = run_clip(model.completion, model.completion.cfg, objs, erasers)
+        ref = reference if weights.get("anchor", 0.0) else None
+        pred = run_clip(model.completion, model.completion.cfg, objs, erasers, reference=ref)
         terms.update(clip_losses(pred, objs, erasers, weights, supervised))
     if model.visible is not None:
         b, t = batch.visible_ids.shape[:2]

@@ -126,12 +126,14 @@ class ClipPrediction:
         crops: (M, T, 2, 3) frame -> crop matrices.
         alive: (M, T) bool, the object had a crop (visible now or earlier).
         targets: (M, T, 5, S, S) crops of the true visible, others, free, eraser, in-frame.
+        reference: (M, T, 1, S, S) logits of a frozen reference net on the same inputs, or None.
     """
 
     logits: torch.Tensor
     crops: torch.Tensor
     alive: torch.Tensor
     targets: torch.Tensor
+    reference: Optional[torch.Tensor] = None
 
 
 def mask_boxes(masks: torch.Tensor, threshold: float = 0.5) -> tuple:
@@ -167,8 +169,13 @@ def square_matrices(boxes: torch.Tensor, size: int) -> torch.Tensor:
     return torch.stack([torch.stack([a, zero, c - a * cx], -1), torch.stack([zero, a, c - a * cy], -1)], 1)
 
 
-def run_clip(net: CompletionNet, cfg: CompletionConfig, objs: ClipObjects, erasers: Optional[Erasers] = None) -> ClipPrediction:
-    """Run the completion model with its memory causally over a clip (see module docstring)."""
+def run_clip(net: CompletionNet, cfg: CompletionConfig, objs: ClipObjects, erasers: Optional[Erasers] = None,
+             reference: Optional[CompletionNet] = None) -> ClipPrediction:
+    """Run the completion model with its memory causally over a clip (see module docstring).
+
+    `reference`: a frozen completion net also run (without gradient) on exactly the inputs `net`
+    sees, for the `anchor` term of adaptation; its logits go to `ClipPrediction.reference`.
+    """
     m = objs.num_objects
     t_count, h, w = objs.ids.shape[1:]
     s = cfg.crop_size
@@ -181,7 +188,7 @@ def run_clip(net: CompletionNet, cfg: CompletionConfig, objs: ClipObjects, erase
     full_box = torch.tensor([0.0, 0.0, w - 1.0, h - 1.0], device=dev).expand(m, 4)
     prev_box: Optional[torch.Tensor] = None
     prev_has = torch.zeros(m, dtype=torch.bool, device=dev)
-    logits_all, crops_all, alive_all, targets_all = [], [], [], []
+    logits_all, crops_all, alive_all, targets_all, ref_all = [], [], [], [], []
     for t in range(t_count):
         ids_t = objs.ids[:, t]
         vis_full = ids_t[objs.obj_clip] == objs.obj_id[:, None, None]
@@ -222,7 +229,11 @@ def run_clip(net: CompletionNet, cfg: CompletionConfig, objs: ClipObjects, erase
         channels = [torch.stack([vis_in, occ_in, free_in], 1), memory.read(mats)]
         if cfg.use_rgb:
             channels.append(crop_tensor(objs.rgb[objs.obj_clip, t], mats, s))
-        logits = net(torch.cat(channels, 1), objs.groups)
+        x = torch.cat(channels, 1)
+        logits = net(x, objs.groups)
+        if reference is not None:
+            with torch.no_grad():
+                ref_all.append(reference(x, objs.groups))
         prob = torch.sigmoid(logits.detach())[:, 0]
         shown = torch.maximum(vis_in, prob * occ_in)  # the session's output at this frame
         remembered = torch.maximum(vis, prob * others)
@@ -239,7 +250,7 @@ def run_clip(net: CompletionNet, cfg: CompletionConfig, objs: ClipObjects, erase
         alive_all.append(alive)
         targets_all.append(torch.stack(target, 1))
     return ClipPrediction(torch.stack(logits_all, 1), torch.stack(crops_all, 1), torch.stack(alive_all, 1),
-                          torch.stack(targets_all, 1))
+                          torch.stack(targets_all, 1), torch.stack(ref_all, 1) if ref_all else None)
 
 
 def clip_losses(pred: ClipPrediction, objs: ClipObjects, erasers: Optional[Erasers],
@@ -279,6 +290,9 @@ def clip_losses(pred: ClipPrediction, objs: ClipObjects, erasers: Optional[Erase
             p = torch.sigmoid(moved_logits).flatten(0, 1)
             q = torch.sigmoid(logits[:, 1:]).flatten(0, 1)
             out["temporal_consistency"] = soft_iou_loss(p, q, both.flatten(0, 1))
+    if weights.get("anchor", 0.0) and pred.reference is not None:
+        # on other objects' visible pixels (where the other terms are mostly silent), stay near the reference
+        out["anchor"] = masked_bce(logits, torch.sigmoid(pred.reference[:, :, 0]), occ * inframe * alive)
     if supervised:
         if tg.shape[2] < 6:
             raise ValueError("amodal_supervised needs ground-truth amodal masks in the batch")

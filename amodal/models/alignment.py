@@ -121,19 +121,22 @@ def object_motion(
     h, w = flow.uv.shape[:2]
     if mask is None or not mask.any():
         return fallback
-    small = mask if mask.shape == (h, w) else cv2.resize(mask.astype(np.uint8), (w, h), interpolation=cv2.INTER_AREA) > 0
-    small = small.astype(np.uint8)
+    if mask.shape == (h, w):
+        small = mask != 0
+    else:
+        small = cv2.resize(mask.astype(np.uint8), (w, h), interpolation=cv2.INTER_AREA) > 0
+    small = small.astype(np.uint8)  # 0/1
     if erode > 0:
         eroded = cv2.erode(small, np.ones((2 * erode + 1, 2 * erode + 1), np.uint8))
-        if int(eroded.sum()) >= min_pixels:
+        if np.count_nonzero(eroded) >= min_pixels:
             small = eroded
-    ys, xs = np.nonzero(small)
-    if ys.size < min_pixels:
+    flat = np.flatnonzero(small.view(bool))  # row-major pixel indices (0/1 values: the bool view is exact, and fast)
+    if flat.size < min_pixels:
         return fallback
-    if ys.size > max_samples:
-        step = ys.size / max_samples
-        idx = (np.arange(max_samples) * step).astype(np.int64)
-        ys, xs = ys[idx], xs[idx]
+    if flat.size > max_samples:
+        step = flat.size / max_samples
+        flat = flat[(np.arange(max_samples) * step).astype(np.int64)]
+    ys, xs = np.divmod(flat, w)
     src = np.stack([xs, ys], axis=1).astype(np.float32)
     dst = src + flow.uv[ys, xs]
     m, inliers = cv2.estimateAffinePartial2D(

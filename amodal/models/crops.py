@@ -22,7 +22,7 @@ def mask_box(mask: np.ndarray) -> Optional[Box]:
     rows = np.flatnonzero(mask.any(axis=1))
     if rows.size == 0:
         return None
-    cols = np.flatnonzero(mask.any(axis=0))
+    cols = np.flatnonzero(mask[rows[0]:rows[-1] + 1].any(axis=0))
     return float(cols[0]), float(rows[0]), float(cols[-1]), float(rows[-1])
 
 
@@ -82,12 +82,49 @@ def extract_crops(images: Sequence[np.ndarray], matrices: np.ndarray, size: int)
     """
     out = []
     for img, m in zip(images, matrices):
-        scale = 1.0 / 255.0 if img.dtype == np.uint8 else 1.0
-        c = cv2.warpAffine(img, np.asarray(m, np.float64), (size, size), flags=cv2.INTER_LINEAR,
-                           borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-        c = c.astype(np.float32) * scale if scale != 1.0 else c.astype(np.float32, copy=False)
+        c = _unit_float(warp_crop(img, m, size))
         out.append(c[None] if c.ndim == 2 else np.moveaxis(c, -1, 0))
     return np.stack(out) if out else np.zeros((0, 1, size, size), np.float32)
+
+
+def extract_plane_crops(planes: Sequence[Sequence[np.ndarray]], matrices: np.ndarray, size: int) -> np.ndarray:
+    """Like `extract_crops` for images given as separate channel planes (no interleaved copy needed).
+
+    Each plane is resampled on its own, which gives exactly the channels of `extract_crops` on the
+    stacked image; planes may be shared between crops (e.g. one background plane for all objects).
+
+    Args:
+        planes: N sequences of C planes (H, W) of one dtype (uint8 is rescaled to [0, 1]).
+        matrices: (N, 2, 3) frame->crop.
+        size: crop side S.
+
+    Returns:
+        float32 (N, C, S, S).
+    """
+    if not len(planes):
+        return np.zeros((0, 1, size, size), np.float32)
+    out = np.empty((len(planes), len(planes[0]), size, size), planes[0][0].dtype)
+    for i, (chans, m) in enumerate(zip(planes, matrices)):
+        for k, plane in enumerate(chans):
+            warp_crop(plane, m, size, out[i, k])
+    return _unit_float(out)
+
+
+def warp_crop(img: np.ndarray, matrix: np.ndarray, size: int, out: Optional[np.ndarray] = None) -> np.ndarray:
+    """One crop (S, S[, C]) of `img` by a frame->crop matrix (2, 3); bilinear, zero outside; into `out` if given."""
+    res = cv2.warpAffine(img, np.asarray(matrix, np.float64), (size, size), dst=out, flags=cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    if out is not None and res is not out:  # OpenCV allocated instead (shape/dtype mismatch): copy or fail loudly
+        out[...] = res
+        return out
+    return res
+
+
+def _unit_float(crops: np.ndarray) -> np.ndarray:
+    """float32 copy of crops; uint8 is rescaled from [0, 255] to [0, 1]."""
+    if crops.dtype == np.uint8:
+        return crops.astype(np.float32) * (1.0 / 255.0)
+    return crops.astype(np.float32, copy=False)
 
 
 def paste_crops(crops: np.ndarray, matrices: np.ndarray, height: int, width: int, fill: float = -30.0) -> np.ndarray:

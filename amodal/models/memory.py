@@ -1,7 +1,7 @@
 """Temporal shape memory: bounded per-object memory of past visible masks and amodal predictions.
 
-An entry is one past frame of one object: a canvas (3, S, S) in that frame's crop coordinates
-(visible mask, post-processed amodal probability, ones), the affine from that crop to the *current*
+An entry is one past frame of one object: a canvas S x S in that frame's crop coordinates
+(channels: visible mask, post-processed amodal probability, ones), the affine from that crop to the *current*
 frame (composed with the object's motion every frame, so an entry is resampled exactly once when
 read: no accumulated blur), and a quality (the visible area in frame pixels).
 
@@ -11,41 +11,49 @@ write makes the list longer than permanent + recent, the oldest recent entry com
 permanent ones and the lowest-quality candidate is dropped (`_drop_index`). The streaming
 `ShapeMemory` and the batched training `ClipMemory` apply exactly this rule.
 
-The streaming memory resamples with OpenCV, the training one with torch `grid_sample` (same
-convention). Reading aggregates the warped entries into `MEMORY_CHANNELS` (see `aggregate`).
+The streaming memory resamples with OpenCV (into one reused buffer, reduced with numpy), the
+training one with torch `grid_sample` (same convention). Reading aggregates the warped entries
+into `MEMORY_CHANNELS` with one formula for both (`combine`).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import List, Optional, Sequence
 
-import cv2
 import numpy as np
 import torch
 
-from amodal.models.crops import homogeneous, warp_tensor
+from amodal.models.crops import homogeneous, to3, warp_crop, warp_tensor
 
 MEMORY_CHANNELS = ("mem_vis_mean", "mem_vis_max", "mem_amodal_mean", "mem_valid")
 
 
+def combine(vis_sum: torch.Tensor, vis_max: torch.Tensor, amodal_sum: torch.Tensor, cover: torch.Tensor,
+            count: torch.Tensor) -> torch.Tensor:
+    """Memory channels (N, 4, S, S) from per-object sums over entries, each (N, S, S), and entry counts (N,).
+
+    Channels: mean visible over covering entries, max visible, mean amodal over covering entries,
+    fraction of the object's entries covering the pixel.
+    """
+    denom = cover.clamp(min=1.0)
+    count = count.to(cover.dtype).clamp(min=1.0)[:, None, None]
+    return torch.stack([vis_sum / denom, vis_max, amodal_sum / denom, cover / count], dim=1)
+
+
 def aggregate(warped: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
-    """Aggregate warped entries into memory channels.
+    """Aggregate warped entries into memory channels (see `combine`).
 
     Args:
         warped: (N, E, 3, S, S) entries in the current crop: visible, amodal, coverage (warped ones).
         present: (N, E) bool, False for padding entries.
 
     Returns:
-        (N, 4, S, S): mean visible over covering entries, max visible, mean amodal over covering
-        entries, fraction of the object's entries covering the pixel.
+        (N, 4, S, S) memory channels.
     """
     p = present.to(warped.dtype)[:, :, None, None]
     vis, amo, cov = warped[:, :, 0] * p, warped[:, :, 1] * p, warped[:, :, 2] * p
     cover = cov.sum(1)
-    denom = cover.clamp(min=1.0)
-    count = p.sum(1).clamp(min=1.0)
     vis_max = vis.max(1).values if warped.shape[1] else cover
-    return torch.stack([vis.sum(1) / denom, vis_max, amo.sum(1) / denom, cover / count], dim=1)
+    return combine(vis.sum(1), vis_max, amo.sum(1), cover, p.sum(1)[:, 0, 0])
 
 
 def _drop_index(quality: Sequence[float], permanent: int) -> int:
@@ -57,18 +65,15 @@ def _drop_index(quality: Sequence[float], permanent: int) -> int:
     return permanent if quality[permanent] <= perm[j] else j
 
 
-@dataclass
-class MemoryEntry:
-    canvas: np.ndarray  # float32 (S, S, 3): visible, amodal probability, ones
-    to_frame: np.ndarray  # (3, 3) float64: entry crop pixels -> current frame pixels
-    quality: float
-
-
 class ShapeMemory:
     """Streaming memory of one object (see module docstring). Constant size and cost per step.
 
-    Canvases are numpy arrays resampled with OpenCV (bilinear, zero outside), which matches the
-    torch `grid_sample` resampling of `ClipMemory` used in training.
+    Entries live in fixed slots allocated at the first write: canvases float32 (capacity, S, S, 4)
+    (visible, amodal probability, ones, zeros: four channels resample faster than three with
+    OpenCV), their crop->current frame affines (capacity, 3, 3) and qualities; `_slots` lists the
+    slots of the entries in order [permanent..., recent...]. Canvases are resampled with OpenCV
+    (bilinear, zero outside), which matches the torch `grid_sample` resampling of `ClipMemory`
+    used in training.
     """
 
     def __init__(self, permanent: int = 2, recent: int = 6) -> None:
@@ -76,42 +81,82 @@ class ShapeMemory:
             raise ValueError(f"memory needs permanent >= 0 and recent >= 1, got {permanent}, {recent}")
         self.permanent = permanent
         self.recent = recent
-        self.entries: List[MemoryEntry] = []
+        self._canvas: Optional[np.ndarray] = None
+        self._to_frame = np.tile(np.eye(3), (self.capacity, 1, 1))
+        self._quality = np.zeros(self.capacity, np.float64)
+        self._slots: List[int] = []
 
     @property
     def capacity(self) -> int:
         return self.permanent + self.recent
 
     def __len__(self) -> int:
-        return len(self.entries)
+        return len(self._slots)
+
+    @property
+    def qualities(self) -> List[float]:
+        """Quality of every entry, in entry order."""
+        return [float(self._quality[s]) for s in self._slots]
+
+    @property
+    def canvases(self) -> np.ndarray:
+        """float32 (E, S, S, 4) canvases of the entries, in entry order (a copy)."""
+        size = 0 if self._canvas is None else self._canvas.shape[1]
+        return self._canvas[self._slots] if self._slots else np.zeros((0, size, size, 4), np.float32)
 
     def reset(self) -> None:
-        self.entries.clear()
+        self._slots.clear()
 
     def advance(self, motion: np.ndarray) -> None:
         """Move every entry with the object's motion (2, 3) from the previous frame to this one."""
-        m = np.eye(3)
-        m[:2] = motion
-        for e in self.entries:
-            e.to_frame = m @ e.to_frame
+        if self._slots:
+            self._to_frame = to3(motion) @ self._to_frame
 
     def write(self, visible: np.ndarray, amodal: np.ndarray, crop_matrix: np.ndarray, quality: float) -> None:
         """Add the current frame: crops (S, S) of the visible mask and amodal probability."""
-        visible = np.asarray(visible, np.float32)
-        canvas = np.dstack([visible, np.asarray(amodal, np.float32), np.ones_like(visible)])
-        inv = np.linalg.inv(np.vstack([np.asarray(crop_matrix, np.float64), [0.0, 0.0, 1.0]]))
-        self.entries.append(MemoryEntry(canvas, inv, float(quality)))
-        if len(self.entries) > self.capacity:
-            del self.entries[_drop_index([e.quality for e in self.entries], self.permanent)]
+        slot = self._free_slot(float(quality), int(np.shape(visible)[-1]))
+        canvas = self._canvas[slot]
+        canvas[..., 0] = visible
+        canvas[..., 1] = amodal
+        self._to_frame[slot] = np.linalg.inv(to3(crop_matrix))
+        self._quality[slot] = quality
+        self._slots.append(slot)
+
+    def _free_slot(self, quality: float, size: int) -> int:
+        """A slot for a new entry of side `size`, evicting one entry when full (rule in `_drop_index`)."""
+        if self._canvas is None:
+            self._canvas = np.zeros((self.capacity, size, size, 4), np.float32)
+            self._canvas[..., 2] = 1.0
+        elif self._canvas.shape[1] != size:
+            raise ValueError(f"memory canvases are {self._canvas.shape[1]} pixels, got a {size}-pixel crop")
+        if len(self._slots) < self.capacity:
+            return min(set(range(self.capacity)) - set(self._slots))
+        return self._slots.pop(_drop_index(self.qualities + [quality], self.permanent))
 
     def read(self, crop_matrix: np.ndarray, size: int) -> torch.Tensor:
         """Memory channels (4, S, S) in the crop `crop_matrix` (2, 3) of the current frame."""
         return read_memories([self], np.asarray(crop_matrix)[None], size)[0]
 
+    def warp_into(self, crop_matrix: np.ndarray, out: np.ndarray) -> int:
+        """Resample every entry once into the current crop.
+
+        Args:
+            crop_matrix: (2, 3) current frame -> crop.
+            out: float32 (>= E, S, S, 4) buffer; entry j goes to out[j].
+
+        Returns:
+            E, the number of entries written.
+        """
+        size = out.shape[1]
+        mats = to3(crop_matrix) @ self._to_frame[self._slots]
+        for j, slot in enumerate(self._slots):
+            warp_crop(self._canvas[slot], mats[j, :2], size, out[j])
+        return len(self._slots)
+
 
 def read_memories(memories: Sequence[ShapeMemory], crop_matrices: np.ndarray, size: int,
                   device: Optional[torch.device] = None) -> torch.Tensor:
-    """Read N memories (each entry resampled once into the current crop).
+    """Read N memories (each entry resampled once into the current crop, then aggregated).
 
     Args:
         memories: N memories.
@@ -120,22 +165,22 @@ def read_memories(memories: Sequence[ShapeMemory], crop_matrices: np.ndarray, si
         device: device of the returned tensor.
 
     Returns:
-        (N, 4, S, S) memory channels.
+        (N, 4, S, S) memory channels (see `combine`).
     """
     n = len(memories)
-    e_max = max((len(m) for m in memories), default=0)
-    if e_max == 0:
-        return torch.zeros((n, len(MEMORY_CHANNELS), size, size), device=device)
-    warped = np.zeros((n, e_max, size, size, 3), np.float32)
-    present = np.zeros((n, e_max), bool)
+    sums = np.zeros((n, size, size, 4), np.float32)  # visible, amodal, coverage, (zeros) summed over entries
+    vis_max = np.zeros((n, size, size), np.float32)
+    count = np.zeros(n, np.float32)
+    buf = np.empty((max((m.capacity for m in memories), default=0), size, size, 4), np.float32)
     for i, (mem, cm) in enumerate(zip(memories, crop_matrices)):
-        cur = np.vstack([np.asarray(cm, np.float64), [0.0, 0.0, 1.0]])
-        for j, e in enumerate(mem.entries):
-            warped[i, j] = cv2.warpAffine(e.canvas, (cur @ e.to_frame)[:2], (size, size), flags=cv2.INTER_LINEAR,
-                                          borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-            present[i, j] = True
-    w = torch.from_numpy(warped).permute(0, 1, 4, 2, 3)
-    return aggregate(w, torch.from_numpy(present)).to(device) if device is not None else aggregate(w, torch.from_numpy(present))
+        e = mem.warp_into(cm, buf)
+        if e:
+            np.sum(buf[:e], axis=0, out=sums[i])
+            np.max(buf[:e, ..., 0], axis=0, out=vis_max[i])
+            count[i] = e
+    s = torch.from_numpy(sums)
+    out = combine(s[..., 0], torch.from_numpy(vis_max), s[..., 1], s[..., 2], torch.from_numpy(count))
+    return out if device is None else out.to(device)
 
 
 class ClipMemory:

@@ -15,9 +15,12 @@ Matching a frame's detections to tracks is done in two Hungarian stages:
    centroid is within a gate of the track's predicted centroid (hint centroid when a hint is
    given). The gate grows with the track's size and with the number of frames it was lost.
 
-Unmatched detections start new tracks (ids >= 1, never reused). Tracks unseen for more than
-`max_lost` frames are dropped, and at most `max_tracks` are kept (oldest lost ones go first),
-so the state is bounded however long the stream is.
+Unmatched detections start new tracks (ids >= 1, never reused). A new track is *tentative*
+until it has been matched in `min_hits` frames in a row (as in SORT): a tentative track missed
+once is deleted, so one-frame flickers of the detector never become objects. Callers report
+only `confirmed_ids` (the session does). Confirmed tracks unseen for more than `max_lost`
+frames are dropped, and at most `max_tracks` are kept (oldest lost ones go first), so the state
+is bounded however long the stream is.
 """
 from __future__ import annotations
 
@@ -30,6 +33,7 @@ from scipy.optimize import linear_sum_assignment
 from amodal.errors import InputError
 
 _INVALID = 1e6
+DEFAULT_MIN_HITS = 2  # what inference uses: frames in a row that confirm a new object (docs/INFERENCE.md)
 
 
 @dataclass
@@ -43,6 +47,7 @@ class _Track:
     ref_area: float  # working-resolution pixels, slowly decaying max of the visible area
     lost: int = 0  # frames since last matched (0 = seen this frame)
     hits: int = 1
+    confirmed: bool = False  # matched in `min_hits` consecutive frames at least once
 
 
 def _shift(mask: np.ndarray, dy: int, dx: int) -> np.ndarray:
@@ -77,6 +82,8 @@ class Tracker:
             fraction of the track's reference area.
         max_tracks: hard cap on the number of stored tracks.
         working_size: masks are subsampled so that their short side is about this many pixels.
+        min_hits: consecutive matched frames (the first sighting included) that confirm a new
+            track; 1 confirms every detection at once.
     """
 
     def __init__(
@@ -90,11 +97,15 @@ class Tracker:
         reliable_area: float = 0.8,
         max_tracks: int = 256,
         working_size: int = 120,
+        min_hits: int = 1,
     ) -> None:
         if not 0.0 <= iou_threshold <= 1.0:
             raise InputError(f"Tracker iou_threshold must be in [0, 1], got {iou_threshold}")
         if max_lost < 0:
             raise InputError(f"Tracker max_lost must be >= 0, got {max_lost}")
+        if int(min_hits) != min_hits or min_hits < 1:
+            raise InputError(f"Tracker min_hits must be an integer >= 1, got {min_hits}")
+        self.min_hits = int(min_hits)
         self.iou_threshold = float(iou_threshold)
         self.max_lost = int(max_lost)
         self.contain_threshold = float(contain_threshold)
@@ -116,8 +127,13 @@ class Tracker:
 
     @property
     def active_ids(self) -> List[int]:
-        """Ids of tracks matched in the last update."""
+        """Ids of tracks matched in the last update (tentative ones included)."""
         return [t.id for t in self._tracks if t.lost == 0]
+
+    @property
+    def confirmed_ids(self) -> List[int]:
+        """Ids of confirmed tracks matched in the last update."""
+        return [t.id for t in self._tracks if t.lost == 0 and t.confirmed]
 
     @property
     def lost_ids(self) -> List[int]:
@@ -190,7 +206,8 @@ class Tracker:
             if ids[i] == 0:
                 ids[i] = self._next_id
                 self._next_id += 1
-                self._tracks.append(_Track(ids[i], d.copy(), c, self._frame, self._frame, np.zeros(2), float(area)))
+                confirmed = self.min_hits <= 1
+                self._tracks.append(_Track(ids[i], d.copy(), c, self._frame, self._frame, np.zeros(2), float(area), confirmed=confirmed))
                 continue
             t = by_id[ids[i]]
             if area > 0 and area >= self.reliable_area * t.ref_area:
@@ -202,6 +219,7 @@ class Tracker:
             t.mask = d.copy()
             t.lost = 0
             t.hits += 1
+            t.confirmed = t.confirmed or t.hits >= self.min_hits
         for j, t in enumerate(tracks[:n_old]):  # tracks created above are seen, not lost
             if j not in matched_t:
                 t.lost += 1
@@ -253,7 +271,8 @@ class Tracker:
         return cost
 
     def _prune(self) -> None:
-        self._tracks = [t for t in self._tracks if t.lost <= self.max_lost]
+        """Drop tentative tracks that missed a frame and confirmed ones lost for too long."""
+        self._tracks = [t for t in self._tracks if t.lost <= (self.max_lost if t.confirmed else 0)]
         if len(self._tracks) > self.max_tracks:
             self._tracks.sort(key=lambda t: (t.lost, -t.id))  # keep seen and recent first
             self._tracks = self._tracks[: self.max_tracks]

@@ -107,6 +107,7 @@ def test_cli_adapt_writes_infer_outputs_and_report(clip, tmp_path, capsys):
     (["--save-checkpoint", "{ckpt}"], "never overwritten"),
     (["--set", "model.completion.width=4"], "taken from the checkpoint"),
     (["--checkpoint", "missing.pt"], "checkpoint not found"),
+    (["--threads", "0"], "--threads must be an integer >= 1"),
 ])
 def test_cli_adapt_errors_exit_2_with_one_line(clip, tmp_path, capsys, extra, message):
     ckpt, video, masks, _, _ = clip

@@ -82,3 +82,16 @@ def test_too_short_video_is_refused(tmp_path):
     model, base = _model()
     with pytest.raises(InputError, match="at least 6 frames"):
         adapt_model(model, finetune_config(base, None, FAST), short)
+
+
+def test_anchor_weight_changes_training_but_not_the_held_back_loss(data):
+    """The anchor is a training term only: the held-back loss of the start is the same with or without it."""
+    runs = {}
+    for w in (0.0, 5.0):
+        model, base = _model()
+        cfg = finetune_config(base, None, FAST + ["train.steps=2", f"train.loss_weights.anchor={w}",
+                                                  "train.lr=0.01"])
+        runs[w] = (adapt_model(model, cfg, data), model)
+    assert runs[0.0][0].loss_before == runs[5.0][0].loss_before
+    assert all("anchor" not in h for h in runs[5.0][0].history)
+    assert not _same(runs[0.0][1].completion, runs[5.0][1].completion)

@@ -36,6 +36,7 @@ def test_quick_run_writes_report(tmp_path, capsys):
     (["--repeats", "0"], "--repeats must be >= 1"),
     (["--stages", "decode,warp"], "unknown benchmark stage(s) warp"),
     (["--checkpoint", "/nonexistent/x.pt"], "--checkpoint /nonexistent/x.pt: no such file"),
+    (["--threads", "0"], "--threads must be >= 1"),
 ])
 def test_bad_arguments_exit_2(tmp_path, capsys, args, message):
     assert main(["bench", "--quick", "--out", str(tmp_path / "B.md"), *args]) == 2

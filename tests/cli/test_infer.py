@@ -19,7 +19,7 @@ H, W, T = 48, 64, 6
 class FakeSession:
     """Object 1 = red pixels; amodal = its bounding box widened by 4 px. Given masks used as is."""
 
-    def __init__(self, model, device="cpu", max_objects=16):
+    def __init__(self, model, device="cpu", max_objects=16, min_hits=2):
         self.calls = 0
         self.interrupt_at = None
 
@@ -122,6 +122,19 @@ def test_bad_file_exits_2_with_one_line(fake_model, tmp_path, capsys):
     assert len(err) == 1 and err[0].startswith("amodal infer: error:") and "broken.mp4" in err[0]
     assert _infer(tmp_path / "missing.mp4", "--out", tmp_path / "out") == 2
     assert "not found" in capsys.readouterr().err
+
+
+def test_threads_option(fake_model, video, tmp_path, capsys, keep_threads):
+    assert _infer(video, "--out", tmp_path / "a", "--threads", "0") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("amodal infer: error: --threads must be an integer >= 1"), err
+    assert not fake_model  # refused before loading the model
+    with pytest.raises(SystemExit) as exc:
+        _infer(video, "--out", tmp_path / "a", "--threads", "two")
+    assert exc.value.code == 2 and "Traceback" not in capsys.readouterr().err
+    target = 2 if keep_threads[0] == 1 else 1
+    assert _infer(video, "--out", tmp_path / "b", "--threads", target, "--no-video") == 0
+    assert fake_model[0].threads == target and torch.get_num_threads() == target
 
 
 def test_output_containing_input_refused(fake_model, video, capsys):

@@ -99,3 +99,42 @@ def test_offline_bidirectional(clip):
     for t, res in enumerate(results):
         assert res.frame_index == t and res.object_ids == [1, 2, 3]
         assert not (res.visible & ~res.amodal).any()
+
+
+def _scripted_detections(model, clip, flicker_frame=3):
+    """Make the visible net 'detect' objects 1 and 2 of the clip every frame, plus a one-frame flicker."""
+    from amodal.models.instances import Instance
+
+    frames, vis, _ = clip
+    index = {frames[t].tobytes(): t for t in range(len(frames))}
+
+    def fake(image, max_objects=16):
+        t = index[image.tobytes()]
+        found = [Instance(vis[0, t], 0.9), Instance(vis[1, t], 0.8)]
+        if t == flicker_frame:
+            blob = np.zeros_like(vis[0, t])
+            blob[:6, :6] = True
+            found.append(Instance(blob & ~vis[:2, t].any(0), 0.5))
+        return found
+
+    model.visible.predict_instances = fake
+    return frames
+
+
+def test_new_objects_reported_once_confirmed_and_flickers_never(clip):
+    model = _model(visible=True)
+    frames = _scripted_detections(model, clip)
+    session = AmodalSession(model, min_hits=2)
+    counts = [len(session.step(f).object_ids) for f in frames]
+    assert counts[0] == 0 and all(c == 2 for c in counts[1:])  # confirmed at the 2nd frame; flicker dropped
+    session = AmodalSession(model, min_hits=1)
+    counts = [len(session.step(f).object_ids) for f in frames]
+    assert counts[0] == 2 and counts[3] == 3
+
+
+def test_offline_reports_confirmed_objects_from_their_first_frame(clip):
+    model = _model(visible=True)
+    frames = _scripted_detections(model, clip)
+    results = run_offline(model, frames, min_hits=2)
+    assert [len(r.object_ids) for r in results] == [2] * len(frames)
+    assert results[0].object_ids == results[-1].object_ids

@@ -92,3 +92,28 @@ def test_supervised_flag_requires_amodal(tmp_path):
                       torch.zeros(1, 2, dtype=torch.bool), torch.zeros(1, 2, 1, 2, 3))
     with pytest.raises(ConfigError, match="amodal"):
         compute_losses(build_model(cfg), batch, cfg, np.random.default_rng(0))
+
+
+def test_anchor_term_pulls_towards_reference_on_other_objects_only():
+    """The adaptation anchor: zero gradient outside others' visible pixels; none without a reference."""
+    cfg = _cfg()
+    torch.manual_seed(0)
+    model = build_model(cfg)
+    reference = build_model(cfg).completion.eval()
+    objs = _objects(t=2)
+    plain = run_clip(model.completion, cfg.model.completion, objs)
+    assert plain.reference is None
+    assert "anchor" not in clip_losses(plain, objs, None, {"anchor": 1.0})
+    pred = run_clip(model.completion, cfg.model.completion, objs, reference=reference)
+    assert pred.reference.shape == pred.logits.shape and not pred.reference.requires_grad
+    logits = pred.logits.detach().requires_grad_(True)
+    pred.logits = logits
+    clip_losses(pred, objs, None, {"anchor": 1.0})["anchor"].backward()
+    occ = pred.targets[:, :, 1]
+    grad = logits.grad[:, :, 0]
+    assert grad[occ < 0.001].abs().max() == 0
+    assert grad[occ > 0.999].abs().max() > 0
+    # a prediction equal to the reference is a stationary point of the anchor
+    pred.logits = pred.reference.clone().requires_grad_(True)
+    clip_losses(pred, objs, None, {"anchor": 1.0})["anchor"].backward()
+    assert pred.logits.grad.abs().max() < 1e-6

@@ -2,8 +2,8 @@
 import numpy as np
 import torch
 
-from amodal.models.crops import (crop_matrix, crop_tensor, extract_crops, mask_box, paste_crops, paste_tensor,
-                                 square_from_box, union_box, warp_box)
+from amodal.models.crops import (crop_matrix, crop_tensor, extract_crops, extract_plane_crops, mask_box, paste_crops,
+                                 paste_tensor, square_from_box, union_box, warp_box)
 
 
 def _mask():
@@ -62,3 +62,26 @@ def test_paste_into_matches_full_paste_inside_the_crop():
         inside = full[i] > -29
         np.testing.assert_allclose(out[r][inside], full[i][inside], atol=1e-4)
     assert (out[1] == -30).all()
+
+
+def test_plane_crops_equal_crops_of_the_stacked_image():
+    rng = np.random.default_rng(3)
+    vis = rng.random((3, 48, 64)) > 0.6
+    free = (~vis.any(0)).astype(np.uint8) * 255
+    mats = np.stack([crop_matrix((rng.uniform(-10, 74), rng.uniform(-10, 58), rng.uniform(8, 90)), 16)
+                     for _ in range(3)])
+    planes = [(vis[i].astype(np.uint8) * 255, vis[(i + 1) % 3].astype(np.uint8) * 255, free) for i in range(3)]
+    got = extract_plane_crops(planes, mats, 16)
+    want = extract_crops([np.dstack(p) for p in planes], mats, 16)
+    assert got.shape == (3, 3, 16, 16) and got.dtype == np.float32
+    assert np.array_equal(got, want)
+    assert extract_plane_crops([], mats[:0], 16).shape == (0, 1, 16, 16)
+
+
+def test_mask_box_random_masks():
+    rng = np.random.default_rng(4)
+    for _ in range(50):
+        m = rng.random((20, 30)) > rng.uniform(0.9, 1.0)
+        ys, xs = np.nonzero(m)
+        want = None if ys.size == 0 else (float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max()))
+        assert mask_box(m) == want

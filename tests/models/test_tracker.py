@@ -149,3 +149,26 @@ def test_iou_matrix_matches_direct_computation():
             union = np.logical_or(a[i], b[j]).sum()
             want = np.logical_and(a[i], b[j]).sum() / union if union else 0.0
             assert abs(got[i, j] - want) < 1e-9
+
+
+def test_min_hits_confirms_persistent_tracks_and_drops_flickers():
+    tr = Tracker(min_hits=3)
+    steady = [box(30, 20 + t) for t in range(5)]
+    first = tr.update([steady[0], box(10, 80, 4)], [1.0, 0.5])  # the second one flickers once
+    assert tr.confirmed_ids == [] and sorted(tr.active_ids) == sorted(first)
+    second = tr.update([steady[1]], [1.0])
+    assert second[0] == first[0] and tr.confirmed_ids == [] and len(tr) == 1  # flicker deleted at once
+    tr.update([steady[2]], [1.0])
+    assert tr.confirmed_ids == [first[0]]
+    tr.update([], [])  # a confirmed track survives misses (max_lost)
+    assert tr.lost_ids == [first[0]] and tr.confirmed_ids == []
+    assert tr.update([steady[4]], [1.0]) == [first[0]] and tr.confirmed_ids == [first[0]]
+
+
+def test_min_hits_one_confirms_at_once_and_bad_values_refused():
+    tr = Tracker()
+    ids = tr.update([box(30, 20)], [1.0])
+    assert tr.confirmed_ids == ids
+    for bad in (0, -1, 1.5):
+        with pytest.raises(InputError, match="min_hits"):
+            Tracker(min_hits=bad)
