@@ -99,3 +99,13 @@ def save_tiny_checkpoint(path: Path) -> Path:
     torch.manual_seed(0)
     save_checkpoint(path, build_model(cfg), cfg, step=0)
     return path
+
+
+def load_tool(name: str):
+    """The module of the script `tools/<name>.py` (tools are scripts, not a package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parents[1] / "tools" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -1,7 +1,7 @@
 """Helpers of tools/measure_adaptation.sh.
 
     python tools/adaptation_table.py merge GT.json FOLDER     # FOLDER/<video>/predictions.json -> FOLDER/predictions.json
-    python tools/adaptation_table.py table OUT VIDEOS TTA_STEPS   # OUT/table.md from the eval folders and reports
+    python tools/adaptation_table.py table OUT VIDEOS TTA_STEPS [PROTOCOLS]   # OUT/table.md (PROTOCOLS: "gv e2e")
 """
 from __future__ import annotations
 
@@ -43,9 +43,11 @@ def _tta(out: Path, mode: str) -> Tuple[str, str]:
     return f"{steps:.0f} mean, {early}/{len(reps)} stopped early", f"{sec:.0f} per video"
 
 
-def table(out: Path, videos: str, tta_steps: str) -> str:
+def table(out: Path, videos: str, tta_steps: str, protocols: str = "gv e2e") -> str:
     rows: List[Tuple[str, str, str, str, str]] = []
     for mode, label in (("gv", "given visible"), ("e2e", "end to end")):
+        if mode not in protocols.split():
+            continue
         rows.append((label, "shipped checkpoint", f"base_{mode}", "-", "-"))
         rows.append((label, f"fine-tuned on the {videos} test videos (`train --data`)", f"ft_test_{mode}_eval",
                      *_finetune(out, f"ft_test_{mode}")))
@@ -66,7 +68,7 @@ def table(out: Path, videos: str, tta_steps: str) -> str:
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "merge":
         merge(Path(sys.argv[2]), Path(sys.argv[3]))
-    elif len(sys.argv) == 5 and sys.argv[1] == "table":
-        print(table(Path(sys.argv[2]), sys.argv[3], sys.argv[4]), end="")
+    elif len(sys.argv) in (5, 6) and sys.argv[1] == "table":
+        print(table(Path(sys.argv[2]), *sys.argv[3:]), end="")
     else:
         sys.exit(__doc__)

@@ -6,6 +6,8 @@
 #   (defaults: amodal/weights/default.pt, work_data/adaptation)
 #
 # Environment: VIDEOS (test videos used, default 20), TTA_STEPS (default 100), FT_STEPS (default 300),
+# PROTOCOLS (default "gv e2e"; "gv" alone skips the end-to-end runs), SETS (extra `key=value`
+# overrides of the fine-tuning recipe, space-separated, e.g. "train.loss_weights.anchor=0"),
 # AMODAL (the amodal command, default .venv/bin/amodal), PYTHON, OMP_NUM_THREADS (default 2).
 #
 # Protocols: "given visible" = the true visible masks are given to the model, for adaptation too
@@ -20,6 +22,10 @@ FT_STEPS=${FT_STEPS:-300}
 AM=${AMODAL:-.venv/bin/amodal}
 PY=${PYTHON:-.venv/bin/python}
 HERE=$(dirname "$0")
+PROTOCOLS=${PROTOCOLS:-gv e2e}
+SET_ARGS=()
+for kv in ${SETS:-}; do SET_ARGS+=(--set "$kv"); done
+has() { [[ " $PROTOCOLS " == *" $1 "* ]]; }
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 TEST=work_data/shifted/test
 OTHER=work_data/shifted/other
@@ -45,21 +51,25 @@ ls $TEST/videos/*.mp4 | head -n "$VIDEOS" | while read -r v; do ln -s "$(realpat
 ls $OTHER/videos/*.mp4 | head -n "$VIDEOS" | while read -r v; do ln -s "$(realpath "$v")" "$OUT/other_videos/"; done
 
 # 1. The checkpoint as shipped.
-timed base_gv  $AM eval --gt $GT --checkpoint "$CKPT" --given-visible --max-videos "$VIDEOS" --out "$OUT/base_gv" --overwrite
-timed base_e2e $AM eval --gt $GT --checkpoint "$CKPT" --max-videos "$VIDEOS" --out "$OUT/base_e2e" --overwrite
+has gv  && timed base_gv  $AM eval --gt $GT --checkpoint "$CKPT" --given-visible --max-videos "$VIDEOS" --out "$OUT/base_gv" --overwrite
+has e2e && timed base_e2e $AM eval --gt $GT --checkpoint "$CKPT" --max-videos "$VIDEOS" --out "$OUT/base_e2e" --overwrite
 
 # 2. Fine-tuning (amodal train --data) on the test videos themselves (no labels: transductive) and
 #    on disjoint videos of the same world (inductive), with given or own visible masks.
 for SRC in test other; do
   [ "$SRC" = test ] && ANN=$GT || ANN=$OTHER/annotations.json
-  timed ft_${SRC}_gv  $AM train --data "$OUT/${SRC}_videos" --visible-masks "$ANN" --init "$CKPT" \
-      --config configs/finetune.yaml --set train.steps=$FT_STEPS --out "$OUT/ft_${SRC}_gv" --overwrite --quiet
-  timed ft_${SRC}_e2e $AM train --data "$OUT/${SRC}_videos" --init "$CKPT" \
-      --config configs/finetune.yaml --set train.steps=$FT_STEPS --out "$OUT/ft_${SRC}_e2e" --overwrite --quiet
-  timed ft_${SRC}_gv_eval  $AM eval --gt $GT --checkpoint "$OUT/ft_${SRC}_gv/model.pt" --given-visible \
-      --max-videos "$VIDEOS" --out "$OUT/ft_${SRC}_gv_eval" --overwrite
-  timed ft_${SRC}_e2e_eval $AM eval --gt $GT --checkpoint "$OUT/ft_${SRC}_e2e/model.pt" \
-      --max-videos "$VIDEOS" --out "$OUT/ft_${SRC}_e2e_eval" --overwrite
+  if has gv; then
+    timed ft_${SRC}_gv  $AM train --data "$OUT/${SRC}_videos" --visible-masks "$ANN" --init "$CKPT" \
+        --config configs/finetune.yaml --set train.steps=$FT_STEPS "${SET_ARGS[@]}" --out "$OUT/ft_${SRC}_gv" --overwrite --quiet
+    timed ft_${SRC}_gv_eval  $AM eval --gt $GT --checkpoint "$OUT/ft_${SRC}_gv/model.pt" --given-visible \
+        --max-videos "$VIDEOS" --out "$OUT/ft_${SRC}_gv_eval" --overwrite
+  fi
+  if has e2e; then
+    timed ft_${SRC}_e2e $AM train --data "$OUT/${SRC}_videos" --init "$CKPT" \
+        --config configs/finetune.yaml --set train.steps=$FT_STEPS "${SET_ARGS[@]}" --out "$OUT/ft_${SRC}_e2e" --overwrite --quiet
+    timed ft_${SRC}_e2e_eval $AM eval --gt $GT --checkpoint "$OUT/ft_${SRC}_e2e/model.pt" \
+        --max-videos "$VIDEOS" --out "$OUT/ft_${SRC}_e2e_eval" --overwrite
+  fi
 done
 
 # 3. Test-time adaptation (amodal adapt), one video at a time, each from the shipped weights.
@@ -70,7 +80,7 @@ tta() {
   rm -rf "$OUT/tta_$MODE"; mkdir -p "$OUT/tta_$MODE"
   local t0=$EPOCHREALTIME
   for v in "$OUT"/test_videos/*.mp4; do
-    OMP_NUM_THREADS=1 $AM adapt "$v" "${MASKS[@]}" --checkpoint "$CKPT" --steps "$TTA_STEPS" \
+    OMP_NUM_THREADS=1 $AM adapt "$v" "${MASKS[@]}" --checkpoint "$CKPT" --steps "$TTA_STEPS" "${SET_ARGS[@]}" \
         --out "$OUT/tta_$MODE/$(basename "$v" .mp4)" --no-video --overwrite --quiet > /dev/null
   done
   echo -e "tta_$MODE\t$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.1f", b-a}')" >> "$OUT/times.tsv"
@@ -78,9 +88,9 @@ tta() {
   $AM eval --gt $GT --pred "$OUT/tta_$MODE/predictions.json" "${GV[@]}" --max-videos "$VIDEOS" \
       --out "$OUT/tta_${MODE}_eval" --overwrite > /dev/null
 }
-tta gv & P1=$!
-tta e2e & P2=$!
-wait "$P1"; wait "$P2"
+PIDS=()
+for MODE in $PROTOCOLS; do tta "$MODE" & PIDS+=($!); done
+for P in "${PIDS[@]}"; do wait "$P"; done
 
 # 4. The table.
-$PY "$HERE/adaptation_table.py" table "$OUT" "$VIDEOS" "$TTA_STEPS"
+$PY "$HERE/adaptation_table.py" table "$OUT" "$VIDEOS" "$TTA_STEPS" "$PROTOCOLS"

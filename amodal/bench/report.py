@@ -203,14 +203,19 @@ def _training_section(results: Dict[str, Any]) -> List[str]:
     rec = results.get("recipe")
     lines += ["## Time for the default recipe to reach its quality", ""]
     if rec and "error" not in rec:
-        rows = [["log", f"`{rec['log']}`"], ["steps", rec["steps"]], ["wall time of the run", f"{rec['total_minutes']:.1f} min"]]
+        rows = [[f"stage {i + 1}", f"`{st['log']}`", st["steps"], f"{st['total_minutes']:.1f} min"]
+                for i, st in enumerate(rec["stages"])]
+        rows.append(["whole recipe", "", sum(st["steps"] for st in rec["stages"]), f"{rec['total_minutes']:.1f} min"])
+        lines += _table(["", "log", "steps", "wall time"], rows)
         if rec.get("metric"):
-            rows += [["final validation", f"{rec['metric']} = {rec['final']}"],
-                     ["first reached (within 1%)", f"step {rec['reached_step']}, {rec['reached_minutes']:.1f} min"]]
-        lines += _table(["", ""], rows) + ["Target: < 30 min on this machine.", ""]
+            lines += [f"Last validation: {rec['metric']} = {rec['final']}, first reached (within 1 %) at step "
+                      f"{rec['reached_step']} of its stage; the recipe reached its quality after "
+                      f"{rec['reached_minutes']:.1f} min.", ""]
+        lines += ["Wall times are read from the runs' logs: they include whatever else shared the machine then. "
+                  "Target: < 30 min on this machine.", ""]
     else:
-        lines += ["Not measured: give a finished run with `amodal bench --train-log runs/default` "
-                  "(its `log.jsonl`). Target: < 30 min.", ""]
+        lines += ["Not measured: give the finished runs of the recipe's stages with "
+                  "`amodal bench --train-log runs/default,runs/default_visible` (their `log.jsonl`). Target: < 30 min.", ""]
     return lines
 
 

@@ -112,10 +112,10 @@ def run_benchmark(settings: BenchSettings, log: Optional[Callable[[str], None]] 
             _stage(results, "training", lambda: bench_training(
                 models.config, work, settings.train_steps, settings.train_videos, settings.train_frames,
                 settings.size, settings.repeats, settings.seed, log), log)
-        if settings.train_log is not None:
-            from amodal.bench.training import recipe_time
+        if settings.train_log:
+            from amodal.bench.training import recipe_stages_time
 
-            _stage(results, "recipe", lambda: recipe_time(settings.train_log), log)
+            _stage(results, "recipe", lambda: recipe_stages_time(settings.train_log), log)
         if "generator" in stages:
             from amodal.bench.generator import bench_generator
 

@@ -39,7 +39,8 @@ class BenchSettings:
         train_steps: optimizer steps per training-throughput run.
         train_videos / train_frames: size of the generated training set.
         gen_videos / gen_frames: size of each generator-throughput run.
-        train_log: a training run folder or its log.jsonl (time to reach the recipe's quality).
+        train_log: the training run folders (or log.jsonl files) of the recipe's stages, in order
+            (time for the recipe to reach its quality); empty: not measured.
         stages: stages to run (subset of STAGES).
         threads: torch intra-op threads.
         work_dir: where the generated videos go (None: a temporary folder, removed after).
@@ -65,7 +66,7 @@ class BenchSettings:
     train_frames: int = 16
     gen_videos: int = 4
     gen_frames: int = 32
-    train_log: Optional[Path] = None
+    train_log: Tuple[Path, ...] = ()
     stages: Tuple[str, ...] = field(default_factory=lambda: STAGES)
     threads: int = 2
     work_dir: Optional[Path] = None
@@ -98,8 +99,9 @@ class BenchSettings:
             raise ConfigError(f"video size must be at least 32x32, got {self.size[0]}x{self.size[1]}")
         if self.checkpoint is not None and not Path(self.checkpoint).is_file():
             raise ConfigError(f"--checkpoint {self.checkpoint}: no such file")
-        if self.train_log is not None and not Path(self.train_log).exists():
-            raise ConfigError(f"--train-log {self.train_log}: no such file or folder")
+        for p in self.train_log:
+            if not Path(p).exists():
+                raise ConfigError(f"--train-log {p}: no such file or folder")
         return self
 
     @property

@@ -5,14 +5,16 @@ length, data workers, augmentation) on a small generated training set, through
 `amodal.engine.trainer.train` with a log record every step; the figure is `batch_size` divided
 by the median seconds per step, the first step (data-loader start-up) excluded.
 
-Recipe time: read from a finished training run's `log.jsonl` (given with `--train-log`).
+Recipe time: read from the finished training runs of the recipe's stages, in order (their
+`log.jsonl`, given with `--train-log stage1,stage2`): the stages' wall times add up, and the
+recipe reaches its quality when its last stage does.
 """
 from __future__ import annotations
 
 import dataclasses
 import json
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any, Callable, Dict, List, Sequence, Tuple
 
 from amodal.bench.stats import median, rnd
 from amodal.errors import FormatError
@@ -115,3 +117,24 @@ def recipe_time(path: Path, tolerance: float = 0.01) -> Dict[str, Any]:
         out.update(metric=metric, final=rnd(final, 4), reached_step=int(hit["step"]),
                    reached_minutes=rnd((float(hit["time"]) - start) / 60.0, 2))
     return out
+
+
+def recipe_stages_time(paths: Sequence[Path], tolerance: float = 0.01) -> Dict[str, Any]:
+    """`recipe_time` of each stage of a multi-stage recipe (in order) and of the whole.
+
+    Returns:
+        {"stages": [recipe_time(...) per stage], "total_minutes": sum of the stages,
+        "reached_minutes": earlier stages' total + the last stage's reached (or total) minutes,
+        "metric", "final", "reached_step": those of the last stage that validated}.
+    """
+    if not paths:
+        raise FormatError("--train-log: no training run given")
+    stages = [recipe_time(p, tolerance) for p in paths]
+    before = sum(st["total_minutes"] for st in stages[:-1])
+    last = stages[-1]
+    reached_last = last["reached_minutes"] if last["reached_minutes"] is not None else last["total_minutes"]
+    validated = next((st for st in reversed(stages) if st["metric"] is not None), None)
+    return {"stages": stages, "total_minutes": rnd(before + last["total_minutes"], 2),
+            "reached_minutes": rnd(before + reached_last, 2),
+            "metric": validated["metric"] if validated else None, "final": validated["final"] if validated else None,
+            "reached_step": validated["reached_step"] if validated else None}

@@ -29,7 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--memory-frames", type=int, default=None, help="length of the memory test stream (default 10000)")
     parser.add_argument("--train-steps", type=int, default=None, help="steps per training-throughput run (default 12)")
     parser.add_argument("--train-log", default=None,
-                        help="a finished training run folder (or its log.jsonl): time to reach the recipe's quality")
+                        help="finished training run folders (or log.jsonl files) of the recipe's stages, "
+                             "comma-separated in order: time for the recipe to reach its quality")
     parser.add_argument("--stages", default=None,
                         help=f"comma-separated subset of: {','.join(STAGES)} (default all)")
     parser.add_argument("--threads", type=int, default=None, help="torch/OpenCV threads (default 2)")
@@ -52,7 +53,7 @@ def settings_from_args(args: argparse.Namespace):
         "offline_frames": args.offline_frames,
         "memory_frames": args.memory_frames,
         "train_steps": args.train_steps,
-        "train_log": Path(args.train_log) if args.train_log else None,
+        "train_log": tuple(Path(p.strip()) for p in args.train_log.split(",") if p.strip()) if args.train_log else (),
         "stages": tuple(s.strip() for s in args.stages.split(",") if s.strip()) if args.stages else None,
         "threads": args.threads,
         "work_dir": Path(args.work_dir) if args.work_dir else None,

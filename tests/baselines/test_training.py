@@ -1,26 +1,20 @@
 """Baseline training: 5-step smoke runs, determinism, no amodal ground truth, CLI errors."""
-import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from amodal_fixtures import make_dataset, strip_amodal
+from amodal_fixtures import load_tool, make_dataset, strip_amodal
 
 from amodal.baselines.config import CONFIG_DIR, load_baseline_config
 from amodal.baselines.pcnet_data import PCNetSampler
 from amodal.baselines.savos_data import SaVosSampler
 from amodal.data.format import load_dataset
 
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _tool():
-    spec = importlib.util.spec_from_file_location("train_baseline", ROOT / "tools" / "train_baseline.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_tool("train_baseline")
 
 
 @pytest.fixture(scope="module")

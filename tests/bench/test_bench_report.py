@@ -103,3 +103,26 @@ def test_recipe_time_from_log(tmp_path):
         recipe_time(log)
     with pytest.raises(FormatError, match="no log.jsonl"):
         recipe_time(tmp_path / "nowhere")
+
+
+def test_recipe_of_several_stages_adds_wall_times(tmp_path):
+    from amodal.bench.training import recipe_stages_time
+
+    def run(name, recs):
+        d = tmp_path / name
+        d.mkdir()
+        (d / "log.jsonl").write_text("\n".join(json.dumps(r) for r in recs) + "\n")
+        return d
+
+    one = run("one", [{"kind": "train", "step": 10, "time": 100.0, "sec_per_step": 0.0},
+                      {"kind": "val", "step": 10, "time": 100.0 + 300, "occluded_miou": 0.4},
+                      {"kind": "train", "step": 20, "time": 100.0 + 600, "sec_per_step": 1.0}])
+    two = run("two", [{"kind": "train", "step": 5, "time": 5000.0, "sec_per_step": 0.0},
+                      {"kind": "train", "step": 50, "time": 5000.0 + 1200, "sec_per_step": 1.0}])
+    out = recipe_stages_time([one, two])
+    assert [s["steps"] for s in out["stages"]] == [20, 50]
+    assert math.isclose(out["total_minutes"], 30.0) and math.isclose(out["reached_minutes"], 30.0)
+    assert out["metric"] == "occluded_miou" and out["final"] == 0.4
+    assert math.isclose(recipe_stages_time([one])["reached_minutes"], 5.0)  # one stage: as recipe_time
+    with pytest.raises(FormatError, match="no training run"):
+        recipe_stages_time([])

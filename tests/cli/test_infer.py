@@ -228,14 +228,11 @@ def test_offline_refused_on_live_source(fake_model, tmp_path, capsys):
 
 
 def test_overlay_frame_tool(fake_model, video, tmp_path):
-    import importlib.util
-    from pathlib import Path
+    from amodal_fixtures import load_tool
 
     out = tmp_path / "out"
     assert _infer(video, "--out", out, "--no-video") == 0
-    spec = importlib.util.spec_from_file_location("overlay_frame", Path(__file__).parents[2] / "tools" / "overlay_frame.py")
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_tool("overlay_frame")
     png = tmp_path / "frame.png"
     assert tool.main([str(video), str(out / "predictions.json"), "--out", str(png), "--frame", "2", "--scale", "2"]) == 0
     image = np.array(Image.open(png))

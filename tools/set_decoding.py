@@ -1,0 +1,60 @@
+"""Copy a checkpoint with other decoding thresholds of its visible-mask network (weights untouched).
+
+Decoding thresholds (`model.visible.score_threshold`, `center_threshold`, ...) do not change
+training, so they can be chosen on the validation split after training and written into the
+checkpoint's config, which is what inference reads.
+
+    python tools/set_decoding.py IN.pt OUT.pt model.visible.score_threshold=0.3 [...]
+
+Only the decoding keys below may be set; anything else is refused (it would no longer describe
+the weights). OUT is written atomically and must differ from IN.
+"""
+from __future__ import annotations
+
+import io
+import sys
+from pathlib import Path
+from typing import List
+
+import torch
+
+from amodal.config import apply_overrides, config_from_dict, config_to_dict
+from amodal.engine.checkpoint import load_checkpoint
+from amodal.errors import AmodalError, ConfigError
+from amodal.utils.files import atomic_write_bytes
+
+DECODING_KEYS = ("fg_threshold", "center_threshold", "nms_kernel", "vote_radius", "vote_radius_rel",
+                 "score_threshold", "min_area", "hole_area")
+
+
+def set_decoding(src: Path, dst: Path, overrides: List[str]) -> None:
+    """Write `dst`: the checkpoint `src` with `model.visible.<key>=value` overrides applied to its config."""
+    if src.resolve() == dst.resolve():
+        raise ConfigError("the output must be another file than the input checkpoint")
+    allowed = {f"model.visible.{k}" for k in DECODING_KEYS}
+    for item in overrides:
+        if item.split("=", 1)[0] not in allowed:
+            raise ConfigError(f"{item!r}: only decoding keys can be set ({', '.join(sorted(allowed))})")
+    ckpt = load_checkpoint(src)
+    values = apply_overrides(ckpt["config"], overrides)
+    ckpt["config"] = config_to_dict(config_from_dict(values))  # validates types and names
+    buf = io.BytesIO()
+    torch.save(ckpt, buf)
+    atomic_write_bytes(dst, buf.getvalue())
+
+
+def main(argv: List[str]) -> int:
+    if len(argv) < 3:
+        print(__doc__, file=sys.stderr)
+        return 2
+    try:
+        set_decoding(Path(argv[0]), Path(argv[1]), argv[2:])
+    except AmodalError as exc:
+        print(f"set_decoding: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {argv[1]}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
