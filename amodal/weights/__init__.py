@@ -1,0 +1,1 @@
+"""The checkpoint shipped with the package (default.pt); see docs/TRAINING.md for how it was made."""
