@@ -143,17 +143,14 @@ class AmodalPredictor:
         threads: Optional[int] = None,
         min_hits: Optional[int] = None,
     ) -> None:
-        from amodal.models.tracker import DEFAULT_MIN_HITS
+        from amodal.models.tracker import DEFAULT_MIN_HITS, check_min_hits
         from amodal.utils.threads import check_threads, set_threads
 
         if not isinstance(max_objects, int) or max_objects < 1:
             raise InputError(f"max_objects must be a positive int, got {max_objects!r}")
         if max_side is not None and (not isinstance(max_side, int) or max_side < 16):
             raise InputError(f"max_side must be an int >= 16 or None, got {max_side!r}")
-        min_hits = DEFAULT_MIN_HITS if min_hits is None else min_hits
-        if not isinstance(min_hits, int) or isinstance(min_hits, bool) or min_hits < 1:
-            raise InputError(f"min_hits must be a positive int, got {min_hits!r}")
-        self.min_hits = min_hits
+        self.min_hits = check_min_hits(DEFAULT_MIN_HITS if min_hits is None else min_hits)
         self.threads = check_threads(threads)
         self.device = resolve_device(device)
         if self.threads is not None:

@@ -20,12 +20,10 @@ import numpy as np
 
 def frame_counts(truth: Sequence[np.ndarray], found: Sequence[np.ndarray]) -> Dict[str, float]:
     """Counts of one frame: true objects (T, bool H x W masks) against detections (D masks)."""
+    from amodal.models.tracker import iou_matrix
+
     if truth and found:
-        t = np.stack(truth).reshape(len(truth), -1).astype(np.float32)
-        d = np.stack(found).reshape(len(found), -1).astype(np.float32)
-        inter = t @ d.T
-        union = t.sum(1)[:, None] + d.sum(1)[None, :] - inter
-        iou = inter / np.maximum(union, 1.0)
+        iou = iou_matrix(np.stack(truth).reshape(len(truth), -1), np.stack(found).reshape(len(found), -1))
     else:
         iou = np.zeros((len(truth), len(found)), np.float32)
     best_t = iou.max(1) if len(found) else np.zeros(len(truth), np.float32)

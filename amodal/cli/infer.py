@@ -101,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
     from amodal.api import AmodalPredictor
     from amodal.errors import AmodalError, CheckpointError, InputError
     from amodal.utils.files import prepare_output_dir
+    from amodal.models.tracker import check_min_hits
     from amodal.utils.threads import check_threads
 
     sources = [str(s) for s in args.sources]
@@ -108,8 +109,8 @@ def run(args: argparse.Namespace) -> int:
     if args.max_objects < 1:
         raise InputError(f"--max-objects must be >= 1, got {args.max_objects}")
     check_threads(args.threads, "--threads")
-    if args.min_hits is not None and args.min_hits < 1:
-        raise InputError(f"--min-hits must be >= 1, got {args.min_hits}")
+    if args.min_hits is not None:
+        check_min_hits(args.min_hits, "--min-hits")
     if args.fps is not None and not 0 < args.fps < float("inf"):
         raise InputError(f"--fps must be a positive number, got {args.fps}")
     if args.mode == "offline":

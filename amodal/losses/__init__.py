@@ -20,7 +20,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 SELF_SUPERVISED_TERMS = ("visible_fit", "occluder_synthesis", "next_visible", "temporal_consistency")
 SUPERVISED_TERMS = ("amodal_supervised",)
-ADAPTATION_TERMS = ("anchor",)  # computed only when a frozen reference net is given (adaptation)
 DEFAULT_LOSS_WEIGHTS: Dict[str, float] = {
     "visible_fit": 1.0,
     "occluder_synthesis": 1.0,

@@ -25,7 +25,7 @@ is bounded however long the stream is.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -48,6 +48,13 @@ class _Track:
     lost: int = 0  # frames since last matched (0 = seen this frame)
     hits: int = 1
     confirmed: bool = False  # matched in `min_hits` consecutive frames at least once
+
+
+def check_min_hits(min_hits: Any, name: str = "min_hits") -> int:
+    """`min_hits` as an int >= 1 (bools and non-integers refused); raises `InputError` naming `name`."""
+    if isinstance(min_hits, (bool, np.bool_)) or not isinstance(min_hits, (int, np.integer)) or min_hits < 1:
+        raise InputError(f"{name} must be a positive int, got {min_hits!r}")
+    return int(min_hits)
 
 
 def _shift(mask: np.ndarray, dy: int, dx: int) -> np.ndarray:
@@ -103,9 +110,7 @@ class Tracker:
             raise InputError(f"Tracker iou_threshold must be in [0, 1], got {iou_threshold}")
         if max_lost < 0:
             raise InputError(f"Tracker max_lost must be >= 0, got {max_lost}")
-        if int(min_hits) != min_hits or min_hits < 1:
-            raise InputError(f"Tracker min_hits must be an integer >= 1, got {min_hits}")
-        self.min_hits = int(min_hits)
+        self.min_hits = check_min_hits(min_hits, "Tracker min_hits")
         self.iou_threshold = float(iou_threshold)
         self.max_lost = int(max_lost)
         self.contain_threshold = float(contain_threshold)
@@ -235,11 +240,11 @@ class Tracker:
         """(D, T) affinity = max IoU with the predicted mask and with the hint (vectorised)."""
         D = np.stack(dets).reshape(len(dets), -1).astype(np.float32)
         P = np.stack(pred).reshape(len(pred), -1).astype(np.float32)
-        aff = _iou_matrix(D, P)
+        aff = iou_matrix(D, P)
         hint_idx = [j for j, h in enumerate(hints) if h is not None]
         if hint_idx:
             Hm = np.stack([hints[j] for j in hint_idx]).reshape(len(hint_idx), -1).astype(np.float32)
-            aff[:, hint_idx] = np.maximum(aff[:, hint_idx], _iou_matrix(D, Hm))
+            aff[:, hint_idx] = np.maximum(aff[:, hint_idx], iou_matrix(D, Hm))
         return aff
 
     def _reacquire_cost(
@@ -282,7 +287,7 @@ class Tracker:
 _POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
 
 
-def _iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """IoU between rows of flattened 0/1 masks a (N, P) and b (M, P) -> (N, M).
 
     Bit-packed AND + popcount rather than a float matrix product: numpy's product runs on

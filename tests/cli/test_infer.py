@@ -137,6 +137,15 @@ def test_threads_option(fake_model, video, tmp_path, capsys, keep_threads):
     assert fake_model[0].threads == target and torch.get_num_threads() == target
 
 
+def test_min_hits_option(fake_model, video, tmp_path, capsys):
+    assert _infer(video, "--out", tmp_path / "a", "--min-hits", "0") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("amodal infer: error: --min-hits must be a positive int"), err
+    assert not fake_model  # refused before loading the model
+    assert _infer(video, "--out", tmp_path / "b", "--min-hits", "3", "--no-video") == 0
+    assert fake_model[0].min_hits == 3
+
+
 def test_output_containing_input_refused(fake_model, video, capsys):
     assert _infer(video, "--out", video.parent, "--overwrite") == 2
     assert "contains the input" in capsys.readouterr().err

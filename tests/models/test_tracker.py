@@ -137,13 +137,13 @@ def test_large_frames_use_working_resolution():
 
 
 def test_iou_matrix_matches_direct_computation():
-    from amodal.models.tracker import _iou_matrix
+    from amodal.models.tracker import iou_matrix
 
     rng = np.random.default_rng(0)
     a = rng.random((3, 77)) > 0.5
     b = rng.random((4, 77)) > 0.7
     b[3] = False
-    got = _iou_matrix(a.astype(np.float32), b.astype(np.float32))
+    got = iou_matrix(a.astype(np.float32), b.astype(np.float32))
     for i in range(3):
         for j in range(4):
             union = np.logical_or(a[i], b[j]).sum()
