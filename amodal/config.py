@@ -81,6 +81,7 @@ class TrainConfig:
     loss_weights: Dict[str, float] = field(default_factory=dict)
     amodal_supervision: bool = False
     init: str = ""  # checkpoint whose weights start the run (a recipe's earlier stage); "" = random init
+    init_parts: List[str] = field(default_factory=lambda: ["visible", "completion"])  # networks taken from `init`
     visible_frames: int = 2  # frames per clip the visible-net terms are computed on
 
 

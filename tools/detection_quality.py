@@ -6,7 +6,11 @@ For every `--every`-th frame of the first `--videos` videos: each true object wi
 Also the mean best IoU of the true objects and detections per true object. Amodal masks are not
 read. Use it on the validation split to choose decoding thresholds (tools/set_decoding.py).
 
-    python tools/detection_quality.py work_data/synth/val/annotations.json CKPT [--videos 16] [--every 4]
+`--oracles` also tells which head loses the objects: the foreground IoU of the network at its
+output resolution, and the same counts when the true foreground and/or the true instance centers
+replace the network's (its offsets and boundaries are kept).
+
+    python tools/detection_quality.py work_data/synth/val/annotations.json CKPT [--videos 16] [--every 4] [--oracles]
 """
 from __future__ import annotations
 
@@ -16,6 +20,8 @@ import sys
 from typing import Dict, List, Sequence
 
 import numpy as np
+
+ORACLES = ("true_foreground", "true_centers", "true_foreground_and_centers")
 
 
 def frame_counts(truth: Sequence[np.ndarray], found: Sequence[np.ndarray]) -> Dict[str, float]:
@@ -41,6 +47,39 @@ def summarize(totals: Dict[str, float]) -> Dict[str, float]:
             "detections_per_object": round(totals["detections"] / n, 3)}
 
 
+def oracle_detections(net, out, ids: np.ndarray) -> Dict[str, List[np.ndarray]]:
+    """Detections of one frame with true cues in place of the network's (see `--oracles`).
+
+    Args:
+        net: VisibleNet; out: its `VisibleOutput` for this one frame (batch 1).
+        ids: int (H, W) true visible instance ids of the frame (0 = background).
+
+    Returns:
+        {"network": masks, "true_foreground": ..., "true_centers": ..., "true_foreground_and_centers": ...}
+        plus "foreground": [intersection, union] counts of the network's foreground (output resolution).
+    """
+    import torch
+
+    from amodal.models.instances import decode_instances
+    from amodal.models.visible import visible_targets
+
+    size = tuple(out.fg.shape[-2:])
+    tg = visible_targets(torch.from_numpy(ids.astype(np.int64))[None], size)
+    true_fg = torch.where(tg["fg"][0], 8.0, -8.0)
+    true_ctr = torch.where(tg["heat"][0] >= 1.0 - 1e-6, 8.0, -8.0)
+    fg, ctr = out.fg[0, 0], out.center[0, 0]
+    cues = {"network": (fg, ctr), "true_foreground": (true_fg, ctr), "true_centers": (fg, true_ctr),
+            "true_foreground_and_centers": (true_fg, true_ctr)}
+    params = net.decode_params()
+    res: Dict[str, List[np.ndarray]] = {
+        name: [inst.mask for inst in decode_instances(f, out.boundary[0, 0], c, out.offset[0], ids.shape, params)]
+        for name, (f, c) in cues.items()}
+    pred = (fg > 0).numpy()
+    true = tg["fg"][0].numpy()
+    res["foreground"] = [float((pred & true).sum()), float((pred | true).sum())]
+    return res
+
+
 def main(argv: List[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("annotations")
@@ -48,6 +87,7 @@ def main(argv: List[str]) -> int:
     parser.add_argument("--videos", type=int, default=16)
     parser.add_argument("--every", type=int, default=4)
     parser.add_argument("--min-pixels", type=int, default=50)
+    parser.add_argument("--oracles", action="store_true", help="also score with true foreground / centers")
     args = parser.parse_args(argv)
     import cv2
 
@@ -65,7 +105,9 @@ def main(argv: List[str]) -> int:
     except (AmodalError, ValueError) as exc:
         print(f"detection_quality: {exc}", file=sys.stderr)
         return 2
-    totals = {"objects": 0.0, "detections": 0.0, "found": 0.0, "correct": 0.0, "best_iou_sum": 0.0}
+    names = ("network",) + (ORACLES if args.oracles else ())
+    totals = {n: {"objects": 0.0, "detections": 0.0, "found": 0.0, "correct": 0.0, "best_iou_sum": 0.0} for n in names}
+    fg_counts = [0.0, 0.0]
     for video in ds.videos[: args.videos]:
         tracks = ds.tracks(video.id)
         for t in range(0, video.length, args.every):
@@ -75,11 +117,24 @@ def main(argv: List[str]) -> int:
                       file=sys.stderr)
                 return 2
             image = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-            truth = [m for m in (tr.visible_mask(t) for tr in tracks) if m.sum() >= args.min_pixels]
-            found = [inst.mask for inst in net.predict_instances(image)]
-            for key, value in frame_counts(truth, found).items():
-                totals[key] += value
-    print(json.dumps(summarize(totals)))
+            visible = [tr.visible_mask(t) for tr in tracks]
+            truth = [m for m in visible if m.sum() >= args.min_pixels]
+            if args.oracles:
+                ids = np.zeros(image.shape[:2], np.int32)
+                for i, m in enumerate(visible):
+                    ids[m] = i + 1
+                found = oracle_detections(net, net.infer([image]), ids)
+                fg_counts = [a + b for a, b in zip(fg_counts, found.pop("foreground"))]
+            else:
+                found = {"network": [inst.mask for inst in net.predict_instances(image)]}
+            for name in names:
+                for key, value in frame_counts(truth, found[name]).items():
+                    totals[name][key] += value
+    result = summarize(totals["network"])
+    if args.oracles:
+        result["foreground_iou"] = round(fg_counts[0] / max(fg_counts[1], 1.0), 4)
+        result["oracles"] = {name: summarize(totals[name]) for name in ORACLES}
+    print(json.dumps(result))
     return 0
 
 

@@ -43,6 +43,9 @@ class TrainStep(nn.Module):
         return compute_losses(self.model, batch, self.cfg, rng, visible_frames=self.cfg.train.visible_frames)
 
 
+INIT_PARTS = ("visible", "completion")
+
+
 def learning_rate(cfg: Config, step: int) -> float:
     """Linear warm-up then cosine decay to 5% of cfg.train.lr (a pure function of the step)."""
     base, total = cfg.train.lr, max(cfg.train.steps, 1)
@@ -67,6 +70,26 @@ def _check_config(cfg: Config) -> None:
     from amodal.losses import resolve_weights
 
     resolve_weights(cfg)
+    parts = cfg.train.init_parts
+    bad = [p for p in parts if p not in INIT_PARTS]
+    if bad or not parts or len(set(parts)) != len(parts):
+        raise ConfigError(f"train.init_parts must list distinct networks among {', '.join(INIT_PARTS)}, got {parts}")
+    if cfg.train.init and "visible" in parts and not cfg.model.visible.enabled:
+        raise ConfigError("train.init_parts includes 'visible' but model.visible.enabled is false "
+                          "(set train.init_parts=[completion])")
+
+
+def load_init(model: nn.Module, cfg: Config) -> None:
+    """Start `model` from `cfg.train.init`: the networks named in `train.init_parts` are loaded
+    strictly from it; the others keep their random initialisation (e.g. a visible-mask network of
+    a new width trained from scratch beside a completion network from an earlier stage)."""
+    init = load_checkpoint(cfg.train.init)
+    for part in cfg.train.init_parts:
+        prefix = part + "."
+        state = {k[len(prefix):]: v for k, v in init["model"].items() if k.startswith(prefix)}
+        if not state:
+            raise CheckpointError(f"{cfg.train.init}: has no '{part}' network to start from (train.init_parts)")
+        load_state_strict(getattr(model, part), state, f"{cfg.train.init} ({part})")
 
 
 def _loader(cfg: Config, info: DistInfo, start: int, seed: int, show_progress: bool):
@@ -146,8 +169,7 @@ def _train(cfg, run, resume, overwrite, stop_after, info, show_progress, build_m
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
     start = 0
     if cfg.train.init and not resume:
-        init = load_checkpoint(cfg.train.init)
-        load_state_strict(model, init["model"], cfg.train.init)
+        load_init(model, cfg)
     if resume:
         ckpt = load_checkpoint(ckpt_path)
         load_state_strict(model, ckpt["model"], str(ckpt_path))

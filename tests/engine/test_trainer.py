@@ -9,7 +9,7 @@ import yaml
 from amodal.config import load_config
 from amodal.engine.checkpoint import load_checkpoint
 from amodal.engine.trainer import learning_rate, train
-from amodal.errors import OutputExistsError, TrainingError
+from amodal.errors import CheckpointError, ConfigError, OutputExistsError, TrainingError
 from amodal_fixtures import make_dataset
 
 TINY = str(Path(__file__).resolve().parents[2] / "configs" / "tiny.yaml")
@@ -93,3 +93,28 @@ def test_init_starts_from_checkpoint_and_zero_weights_freeze_completion(tmp_path
     changed = [k for (k, a), (_, b) in zip(first.visible.state_dict().items(), second.visible.state_dict().items())
                if a.dtype.is_floating_point and not torch.equal(a, b)]
     assert changed
+
+
+def test_init_parts_loads_only_the_named_networks(tmp_path, data):
+    """The recipe's stage 2: the completion net comes from a stage without a visible net, and a
+    visible net of another width starts from scratch."""
+    first = train(_cfg(data, **{"train.val_every": 0}), str(tmp_path / "a"), show_progress=False)["model"]
+    assert first.visible is None
+    sets = {"train.val_every": 0, "model.visible.enabled": "true", "model.visible.width": 6,
+            "train.init": str(tmp_path / "a" / "model.pt"), "train.steps": 1}
+    cfg = _cfg(data, **sets, **{"train.init_parts": "[completion]", "train.lr": 0.0})
+    second = train(cfg, str(tmp_path / "b"), show_progress=False)["model"]
+    for (k, a), (_, b) in zip(first.completion.state_dict().items(), second.completion.state_dict().items()):
+        if a.dtype.is_floating_point and "running" not in k:
+            assert torch.equal(a, b), k
+    with pytest.raises(CheckpointError, match="no 'visible' network"):  # default: both networks
+        train(_cfg(data, **sets), str(tmp_path / "c"), show_progress=False)
+
+
+@pytest.mark.parametrize("parts, message", [("[]", "distinct networks"), ("[visible, visible]", "distinct"),
+                                            ("[head]", "among visible, completion"),
+                                            ("[visible]", "visible.enabled is false")])
+def test_init_parts_rejects_bad_lists(tmp_path, data, parts, message):
+    with pytest.raises(ConfigError, match=message):
+        train(_cfg(data, **{"train.init_parts": parts, "train.init": str(tmp_path / "earlier.pt")}),
+              str(tmp_path / "run"), show_progress=False)

@@ -38,3 +38,34 @@ def test_runs_on_a_dataset_and_refuses_bad_input(tmp_path, capsys):
     assert out["objects"] > 0 and 0 <= out["recall"] <= 1
     assert tool.main([str(ann), str(tmp_path / "missing.pt")]) == 2
     assert "detection_quality:" in capsys.readouterr().err
+
+
+def test_oracles_score_true_cues_and_perfect_oracle_finds_separated_objects(tmp_path, capsys):
+    tool = _tool()
+    ann = make_dataset(tmp_path / "d", videos=1, frames=4)
+    ckpt = save_tiny_checkpoint(tmp_path / "m.pt")
+    assert tool.main([str(ann), str(ckpt), "--videos", "1", "--every", "2", "--oracles"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out["oracles"]) == set(tool.ORACLES) and 0.0 <= out["foreground_iou"] <= 1.0
+    for summary in out["oracles"].values():
+        assert summary["objects"] == out["objects"]
+
+
+def test_oracle_with_true_foreground_and_centers_recovers_apart_objects():
+    """Two well-separated squares: with true foreground and centers, zero offsets still give both."""
+    import torch
+
+    from amodal.config import VisibleConfig
+    from amodal.models.visible import VisibleNet, VisibleOutput
+
+    tool = _tool()
+    net = VisibleNet(VisibleConfig(width=4, input_height=64, input_width=64, min_area=4)).eval()
+    ids = np.zeros((64, 64), np.int32)
+    ids[4:20, 4:20] = 1
+    ids[40:60, 36:60] = 2
+    z = torch.zeros(1, 1, 32, 32)
+    out = VisibleOutput(fg=z - 5, boundary=z - 5, center=z - 5, offset=torch.zeros(1, 2, 32, 32))
+    found = tool.oracle_detections(net, out, ids)
+    assert found["network"] == [] and found["foreground"] == [0.0, float((ids > 0).sum() // 4)]
+    truth = [ids == 1, ids == 2]
+    assert tool.frame_counts(truth, found["true_foreground_and_centers"])["found"] == 2
