@@ -7,7 +7,7 @@ Design (chosen for 30 frames/s of the whole pipeline on a 2-core CPU):
   predicted; logits are upsampled to the image size only when final masks are made.
 * Encoder: depthwise-separable residual blocks with BatchNorm down to 1/16 (plus dilated blocks
   for context: offsets to far centers need a large receptive field). Decoder: FPN-style
-  top-down path with additive lateral connections back to 1/2. Width `cfg.width` (16).
+  top-down path with additive lateral connections back to 1/2. Width `cfg.width` (16 by default, 48 in the shipped checkpoint).
   Depthwise-separable convs keep the cost at a few tens of MFLOPs; everything is
   channels_last friendly.
 * Instance cue: our objects overlap heavily and may share colours, so foreground + connected
