@@ -11,17 +11,13 @@ the weights). OUT is written atomically and must differ from IN.
 """
 from __future__ import annotations
 
-import io
 import sys
 from pathlib import Path
 from typing import List
 
-import torch
-
 from amodal.config import apply_overrides, config_from_dict, config_to_dict
-from amodal.engine.checkpoint import load_checkpoint
+from amodal.engine.checkpoint import load_checkpoint, write_checkpoint
 from amodal.errors import AmodalError, ConfigError
-from amodal.utils.files import atomic_write_bytes
 
 DECODING_KEYS = ("fg_threshold", "center_threshold", "nms_kernel", "vote_radius", "vote_radius_rel",
                  "score_threshold", "min_area", "hole_area")
@@ -38,9 +34,7 @@ def set_decoding(src: Path, dst: Path, overrides: List[str]) -> None:
     ckpt = load_checkpoint(src)
     values = apply_overrides(ckpt["config"], overrides)
     ckpt["config"] = config_to_dict(config_from_dict(values))  # validates types and names
-    buf = io.BytesIO()
-    torch.save(ckpt, buf)
-    atomic_write_bytes(dst, buf.getvalue())
+    write_checkpoint(dst, ckpt)
 
 
 def main(argv: List[str]) -> int:

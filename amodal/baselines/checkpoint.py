@@ -1,6 +1,6 @@
 """Baseline checkpoints: `{"format_version", "model", "config", "state_dict", "step"}`, atomic, safe.
 
-Saved with `torch.save` to memory and written with `atomic_write_bytes`; loaded with
+Written atomically by `amodal.engine.checkpoint.write_checkpoint`; loaded with
 `torch.load(weights_only=True)` (no pickled code), refused when the `model` key names another
 baseline or the state dict does not match the network exactly.
 
@@ -13,14 +13,12 @@ Where a runner looks for its checkpoint (first hit wins):
 """
 from __future__ import annotations
 
-import io
 import os
 import pickle
 from pathlib import Path
 from typing import Any, Dict, Optional, Union
 
 from amodal.errors import CheckpointError
-from amodal.utils.files import atomic_write_bytes
 
 FORMAT_VERSION = 1
 PathLike = Union[str, Path]
@@ -64,15 +62,12 @@ def save_baseline_checkpoint(path: PathLike, name: str, model: Any, config: Dict
         config: plain dict of the model config (rebuilds the network on load).
         step: training step reached.
     """
-    import torch
+    from amodal.engine.checkpoint import write_checkpoint
 
     state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
     ckpt = {"format_version": FORMAT_VERSION, "model": name, "config": dict(config), "state_dict": state,
             "step": int(step)}
-    buf = io.BytesIO()
-    torch.save(ckpt, buf)
-    atomic_write_bytes(path, buf.getvalue())
-    return Path(path)
+    return write_checkpoint(path, ckpt)
 
 
 def load_baseline_checkpoint(path: PathLike, name: str) -> Dict[str, Any]:

@@ -59,6 +59,12 @@ def save_checkpoint(path: PathLike, model: torch.nn.Module, cfg: Config, step: i
     ckpt = {"format_version": FORMAT_VERSION, "amodal_version": __version__, "config": config_to_dict(cfg),
             "step": int(step), "model": state, "optimizer": optimizer.state_dict() if optimizer is not None else None,
             "rng": rng_state(), "extra": dict(extra or {})}
+    return write_checkpoint(path, ckpt)
+
+
+def write_checkpoint(path: PathLike, ckpt: Dict[str, Any]) -> Path:
+    """Write a checkpoint dict atomically: torch.save to memory, then `atomic_write_bytes`, so a
+    crash never leaves a truncated file at `path`."""
     buf = io.BytesIO()
     torch.save(ckpt, buf)
     atomic_write_bytes(path, buf.getvalue())
