@@ -47,6 +47,7 @@ class CompletionConfig:
     memory_permanent: int = 2
     memory_recent: int = 6
     use_rgb: bool = False
+    threshold: float = 0.5  # amodal probability above which a pixel under another object joins the object
 
 
 @dataclass
@@ -83,6 +84,7 @@ class TrainConfig:
     init: str = ""  # checkpoint whose weights start the run (a recipe's earlier stage); "" = random init
     init_parts: List[str] = field(default_factory=lambda: ["visible", "completion"])  # networks taken from `init`
     visible_frames: int = 2  # frames per clip the visible-net terms are computed on
+    occluder_runs: bool = False  # synthetic occluders held over runs of frames (else per frame; losses.occluders)
 
 
 @dataclass

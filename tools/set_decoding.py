@@ -1,6 +1,7 @@
-"""Copy a checkpoint with other decoding thresholds of its visible-mask network (weights untouched).
+"""Copy a checkpoint with other decoding thresholds (weights untouched).
 
-Decoding thresholds (`model.visible.score_threshold`, `center_threshold`, ...) do not change
+Decoding thresholds (the visible-mask network's `model.visible.score_threshold`,
+`center_threshold`, ..., and the amodal decision `model.completion.threshold`) do not change
 training, so they can be chosen on the validation split after training and written into the
 checkpoint's config, which is what inference reads.
 
@@ -18,22 +19,25 @@ from typing import List
 from amodal.config import apply_overrides, config_from_dict, config_to_dict
 from amodal.engine.checkpoint import load_checkpoint, write_checkpoint
 from amodal.errors import AmodalError, ConfigError
+from amodal.models.build import build_model
 
 DECODING_KEYS = ("fg_threshold", "center_threshold", "nms_kernel", "vote_radius", "vote_radius_rel",
                  "score_threshold", "min_area", "hole_area")
 
 
 def set_decoding(src: Path, dst: Path, overrides: List[str]) -> None:
-    """Write `dst`: the checkpoint `src` with `model.visible.<key>=value` overrides applied to its config."""
+    """Write `dst`: the checkpoint `src` with decoding `key=value` overrides applied to its config."""
     if src.resolve() == dst.resolve():
         raise ConfigError("the output must be another file than the input checkpoint")
-    allowed = {f"model.visible.{k}" for k in DECODING_KEYS}
+    allowed = {f"model.visible.{k}" for k in DECODING_KEYS} | {"model.completion.threshold"}
     for item in overrides:
         if item.split("=", 1)[0] not in allowed:
             raise ConfigError(f"{item!r}: only decoding keys can be set ({', '.join(sorted(allowed))})")
     ckpt = load_checkpoint(src)
     values = apply_overrides(ckpt["config"], overrides)
-    ckpt["config"] = config_to_dict(config_from_dict(values))  # validates types and names
+    cfg = config_from_dict(values)  # validates types and names
+    build_model(cfg)  # validates the ranges the networks check (e.g. a threshold that is no probability)
+    ckpt["config"] = config_to_dict(cfg)
     write_checkpoint(dst, ckpt)
 
 

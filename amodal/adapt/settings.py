@@ -19,7 +19,7 @@ from amodal.errors import ConfigError
 FINETUNE_DEFAULTS: Dict[str, Any] = {
     "data": {"clip_length": 6, "clip_stride": 1, "max_objects": 6, "num_workers": 0, "augment": True},
     "train": {"seed": 0, "steps": 300, "batch_size": 1, "lr": 0.0003, "weight_decay": 0.0001, "log_every": 10,
-              "val_every": 25,
+              "val_every": 25, "occluder_runs": True,
               "loss_weights": {"visible_fit": 1.0, "occluder_synthesis": 1.0, "next_visible": 1.0,
                                "temporal_consistency": 0.1, "anchor": 1.0}},
     "adapt": {"holdout": 0.2, "max_val_clips": 8, "patience": 3, "min_delta": 0.0, "freeze_visible": True,

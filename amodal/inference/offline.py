@@ -73,5 +73,6 @@ def run_offline(model, frames: Sequence[np.ndarray], visible_masks: Optional[Seq
         fused = RawFrame(t, f.ids, f.visible, fused_logits, f.det_scores, conf, None,
                          np.array([k in confirmed for k in f.ids], bool)).reported()
         scores = fused.det_scores * (0.5 + 0.5 * fused.conf)
-        results.append(finalize(t, fused.ids, fused.visible, fused.logits, scores, per_frame_ms, others=fused.others))
+        results.append(finalize(t, fused.ids, fused.visible, fused.logits, scores, per_frame_ms, others=fused.others,
+                                cut=session.cut))
     return results

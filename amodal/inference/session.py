@@ -5,7 +5,7 @@ previous visible mask, constant velocity when unseen) moves its shape memory and
 box; the visible masks are given or come from the visible net + tracker; every current object
 gets a crop (visible box united with the moved amodal box, 1.5x, square); all crops go through
 CompletionNet in one batch; logits are pasted back at input resolution and post-processed:
-amodal = visible ∪ (p > 0.5 ∩ other objects' visible), so amodal ⊇ visible and nothing spills
+amodal = visible ∪ (p > model.completion.threshold ∩ other objects' visible), so amodal ⊇ visible and nothing spills
 onto visible background. The frame is then written into each object's memory.
 
 In tracker mode a new track is reported only once the tracker has confirmed it (matched in
@@ -30,6 +30,7 @@ from amodal.errors import InputError
 from amodal.models.alignment import IDENTITY, FlowEstimator, object_motion
 from amodal.models.crops import (crop_matrix, extract_crops, extract_plane_crops, mask_box, paste_crops_into,
                                  square_from_box, union_box, warp_box)
+from amodal.models.completion import threshold_logit
 from amodal.models.memory import ShapeMemory, read_memories
 from amodal.models.ordering import depth_order, occlusion_rates
 from amodal.models.tracker import DEFAULT_MIN_HITS, Tracker
@@ -92,10 +93,11 @@ def others_mask(visible: np.ndarray) -> np.ndarray:
 
 
 def finalize(frame_index: int, ids: List[int], visible: np.ndarray, logits: np.ndarray, scores: np.ndarray,
-             latency_ms: float = 0.0, timestamp: Optional[float] = None, others: Optional[np.ndarray] = None) -> FrameResult:
-    """Post-process logits (N, H, W) into a FrameResult: amodal = V ∪ (logit > 0 ∩ others' V)."""
+             latency_ms: float = 0.0, timestamp: Optional[float] = None, others: Optional[np.ndarray] = None,
+             cut: float = 0.0) -> FrameResult:
+    """Post-process logits (N, H, W) into a FrameResult: amodal = V ∪ (logit > cut ∩ others' V)."""
     others = others_mask(visible) if others is None else others
-    amodal = visible | ((logits > 0) & others) if len(ids) else visible.copy()
+    amodal = visible | ((logits > cut) & others) if len(ids) else visible.copy()
     scores = np.asarray(scores, np.float32)
     order = depth_order(visible, amodal, scores)
     return FrameResult(frame_index=frame_index, object_ids=list(ids), visible=visible, amodal=amodal, scores=scores,
@@ -124,6 +126,7 @@ class AmodalSession:
         self.model = model.to(self.device).eval()
         self.net = model.completion.fused_for_inference().to(memory_format=torch.channels_last)
         self.cfg = model.completion.cfg
+        self.cut = threshold_logit(self.cfg)  # amodal decision threshold as a logit
         self.max_objects, self.max_lost = int(max_objects), int(max_lost)
         self.flow = FlowEstimator(flow_width)
         self.tracker = None
@@ -166,7 +169,8 @@ class AmodalSession:
         t0 = time.perf_counter()
         raw = self.step_raw(image, visible_masks).reported()
         scores = raw.det_scores * (0.5 + 0.5 * raw.conf)
-        res = finalize(raw.frame_index, raw.ids, raw.visible, raw.logits, scores, 0.0, timestamp, raw.others)
+        res = finalize(raw.frame_index, raw.ids, raw.visible, raw.logits, scores, 0.0, timestamp, raw.others,
+                       self.cut)
         res.latency_ms = (time.perf_counter() - t0) * 1000.0
         return res
 
@@ -312,7 +316,7 @@ class AmodalSession:
 
     def _remember(self, ids: List[int], vis: np.ndarray, logits_full: np.ndarray, others: np.ndarray) -> None:
         """Keep each object's visible and post-processed amodal mask (N, H, W) and amodal box for the next frame."""
-        amodal = vis | ((logits_full > 0) & others)
+        amodal = vis | ((logits_full > self.cut) & others)
         for i, oid in enumerate(ids):
             st = self._objects[oid]
             st.prev_visible, st.prev_amodal = vis[i], amodal[i]

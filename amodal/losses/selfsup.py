@@ -189,15 +189,18 @@ def run_clip(net: CompletionNet, cfg: CompletionConfig, objs: ClipObjects, erase
     prev_box: Optional[torch.Tensor] = None
     prev_has = torch.zeros(m, dtype=torch.bool, device=dev)
     logits_all, crops_all, alive_all, targets_all, ref_all = [], [], [], [], []
+    # persistent occluders hide parts over several frames: the memory then stores what the model saw
+    # (as the streaming memory does under a real occlusion), else the real visible masks
+    erased_memory = use_erasers and erasers.persistent
     for t in range(t_count):
         ids_t = objs.ids[:, t]
         vis_full = ids_t[objs.obj_clip] == objs.obj_id[:, None, None]
-        quality = vis_full.sum((-1, -2)).float()
         if use_erasers:
             e_t = e_all[:, t]
             vis_in_full = vis_full & ~(e_t & front_all[:, t, None, None])
         else:
             vis_in_full = vis_full
+        quality = (vis_in_full if erased_memory else vis_full).sum((-1, -2)).float()
         box, has = mask_boxes(vis_in_full)
         if t > 0:
             memory.advance(objs.motions[:, t - 1])
@@ -236,8 +239,10 @@ def run_clip(net: CompletionNet, cfg: CompletionConfig, objs: ClipObjects, erase
                 ref_all.append(reference(x, objs.groups))
         prob = torch.sigmoid(logits.detach())[:, 0]
         shown = torch.maximum(vis_in, prob * occ_in)  # the session's output at this frame
-        remembered = torch.maximum(vis, prob * others)
-        memory.write(vis, remembered, mats, quality)
+        if erased_memory:
+            memory.write(vis_in, shown, mats, quality)
+        else:
+            memory.write(vis, torch.maximum(vis, prob * others), mats, quality)
         cbox, chas = mask_boxes(shown)
         inv = torch.linalg.inv(homogeneous(mats))
         prev_box = torch.where(chas[:, None], transform_boxes(cbox, inv), box)
@@ -316,11 +321,12 @@ def objects_from_batch(frames: Optional[torch.Tensor], visible_ids: torch.Tensor
     return ClipObjects(visible_ids, b_idx, k_idx + 1, motions[b_idx, k_idx].float(), frames, am)
 
 
-def erasers_for(objs: ClipObjects, rng: np.random.Generator, p_apply: float = 0.5) -> Erasers:
+def erasers_for(objs: ClipObjects, rng: np.random.Generator, p_apply: float = 0.5, persistent: bool = False) -> Erasers:
     """Draw synthetic occluders for the objects of a batch (see `amodal.losses.occluders`)."""
     from amodal.losses.occluders import sample_erasers
 
-    return sample_erasers(objs.visible_all().cpu().numpy(), objs.groups.cpu().numpy(), rng, p_apply=p_apply)
+    return sample_erasers(objs.visible_all().cpu().numpy(), objs.groups.cpu().numpy(), rng, p_apply=p_apply,
+                          persistent=persistent)
 
 
 __all__ = ["ClipObjects", "ClipPrediction", "run_clip", "clip_losses", "objects_from_batch", "erasers_for"]

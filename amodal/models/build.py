@@ -6,6 +6,7 @@ from typing import Optional
 import torch.nn as nn
 
 from amodal.config import Config
+from amodal.errors import ConfigError
 from amodal.models.completion import CompletionNet
 
 
@@ -30,10 +31,14 @@ class AmodalModel(nn.Module):
 
 
 def build_model(cfg: Config) -> AmodalModel:
-    """Build an untrained AmodalModel from a config."""
+    """Build an untrained AmodalModel from a config (ConfigError on values the networks refuse)."""
     visible = None
-    if cfg.model.visible.enabled:
-        from amodal.models.visible import VisibleNet
+    try:
+        if cfg.model.visible.enabled:
+            from amodal.models.visible import VisibleNet
 
-        visible = VisibleNet(cfg.model.visible)
-    return AmodalModel(cfg, visible, CompletionNet(cfg.model.completion))
+            visible = VisibleNet(cfg.model.visible)
+        completion = CompletionNet(cfg.model.completion)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    return AmodalModel(cfg, visible, completion)

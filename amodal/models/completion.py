@@ -14,6 +14,7 @@ decoder predicts at S/2 then refines at S with a light residual head, to stay a 
 from __future__ import annotations
 
 import copy
+import math
 from typing import List, Optional, Tuple
 
 import torch
@@ -32,6 +33,11 @@ def input_channels(cfg: CompletionConfig) -> Tuple[str, ...]:
     return names + (("r", "g", "b") if cfg.use_rgb else ())
 
 
+def threshold_logit(cfg: CompletionConfig) -> float:
+    """The logit of `cfg.threshold`: amodal = visible ∪ (logit > this ∩ other objects' visible)."""
+    return math.log(cfg.threshold / (1.0 - cfg.threshold))
+
+
 def _block(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False),
                          nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
@@ -44,6 +50,8 @@ class CompletionNet(nn.Module):
         super().__init__()
         if cfg.crop_size % 8 != 0 or cfg.crop_size < 16:
             raise ValueError(f"model.completion.crop_size must be a multiple of 8 and >= 16, got {cfg.crop_size}")
+        if not 0.0 < cfg.threshold < 1.0:
+            raise ValueError(f"model.completion.threshold must be a probability in (0, 1), got {cfg.threshold}")
         self.cfg = cfg
         w = cfg.width
         cin = len(input_channels(cfg))

@@ -118,3 +118,31 @@ def test_init_parts_rejects_bad_lists(tmp_path, data, parts, message):
     with pytest.raises(ConfigError, match=message):
         train(_cfg(data, **{"train.init_parts": parts, "train.init": str(tmp_path / "earlier.pt")}),
               str(tmp_path / "run"), show_progress=False)
+
+
+@pytest.mark.parametrize("key, value", [("model.completion.threshold", 1.0), ("model.completion.crop_size", 20)])
+def test_values_the_networks_refuse_are_config_errors(tmp_path, data, key, value):
+    with pytest.raises(ConfigError, match=key):
+        train(_cfg(data, **{key: value}), str(tmp_path / "run"), show_progress=False)
+
+
+def test_a_visible_only_stage_does_not_depend_on_the_completion_weights_it_carries(tmp_path, data):
+    """The shipped recipe's stage 2 trains the visible net with the completion terms at weight 0: its
+    visible weights are bit for bit the same whatever completion net stage 1 left, and that completion
+    net passes through untouched (so a new stage 1 + the old stage 2's visible net = a full rerun)."""
+    zero = {f"train.loss_weights.{k}": 0.0 for k in ("visible_fit", "occluder_synthesis", "next_visible",
+                                                    "temporal_consistency")}
+    stage2 = []
+    for seed in (0, 1):
+        first = train(_cfg(data, **{"train.val_every": 0, "train.seed": seed}), str(tmp_path / f"s1_{seed}"),
+                      show_progress=False)["model"]
+        sets = {"train.val_every": 0, "model.visible.enabled": "true", "model.visible.width": 6, "train.steps": 3,
+                "train.init": str(tmp_path / f"s1_{seed}" / "model.pt"), "train.init_parts": "[completion]", **zero}
+        second = train(_cfg(data, **sets), str(tmp_path / f"s2_{seed}"), show_progress=False)["model"]
+        for (k, a), b in zip(first.completion.state_dict().items(), second.completion.state_dict().values()):
+            assert torch.equal(a, b), k
+        stage2.append(second)
+    a, b = (m.completion.state_dict() for m in stage2)
+    assert any(not torch.equal(a[k], b[k]) for k in a)  # two different completion nets ...
+    a, b = (m.visible.state_dict() for m in stage2)
+    assert all(torch.equal(a[k], b[k]) for k in a)  # ... one visible net

@@ -138,3 +138,23 @@ def test_offline_reports_confirmed_objects_from_their_first_frame(clip):
     results = run_offline(model, frames, min_hits=2)
     assert [len(r.object_ids) for r in results] == [2] * len(frames)
     assert results[0].object_ids == results[-1].object_ids
+
+
+def test_completion_threshold_sets_the_amodal_decision(clip):
+    from amodal.errors import ConfigError
+
+    frames, vis, _ = clip
+    areas = {}
+    for th in (0.2, 0.5, 0.97):
+        model = _model()
+        model.completion.cfg.threshold = th
+        session = AmodalSession(model)
+        total = 0
+        for t in range(len(frames)):
+            total += int(session.step(frames[t], {k + 1: vis[k, t] for k in range(3)}).amodal.sum())
+        areas[th] = total
+    assert areas[0.2] >= areas[0.5] > areas[0.97]  # the biased head's logit is ~3 (p ~0.95)
+    cfg = Config()
+    cfg.model.completion.threshold = 1.0
+    with pytest.raises(ConfigError, match="threshold"):
+        build_model(cfg)

@@ -117,3 +117,34 @@ def test_anchor_term_pulls_towards_reference_on_other_objects_only():
     pred.logits = pred.reference.clone().requires_grad_(True)
     clip_losses(pred, objs, None, {"anchor": 1.0})["anchor"].backward()
     assert pred.logits.grad.abs().max() < 1e-6
+
+
+@pytest.mark.parametrize("persistent", [False, True])
+def test_memory_stores_erased_visible_only_under_persistent_occluders(monkeypatch, persistent):
+    from amodal.losses.occluders import Erasers
+    from amodal.models.memory import ClipMemory
+
+    cfg = _cfg()
+    torch.manual_seed(0)
+    model = build_model(cfg)
+    objs = _objects()
+    t_count, h, w = objs.ids.shape[1:]
+    mask = np.zeros((2, t_count, h, w), bool)
+    mask[0, :, 8:24, 10:16] = True  # hides a band of object 1 in every frame
+    er = Erasers(mask, np.ones((2, t_count), bool), np.array([[True] * t_count, [False] * t_count]), persistent)
+    written = []
+    real_write = ClipMemory.write
+
+    def spy(self, visible, amodal, crop_matrices, quality):
+        written.append(visible.clone())
+        real_write(self, visible, amodal, crop_matrices, quality)
+
+    monkeypatch.setattr(ClipMemory, "write", spy)
+    pred = run_clip(model.completion, cfg.model.completion, objs, er)
+    true_vis = pred.targets[:, :, 0]
+    for t, vis_written in enumerate(written):
+        if persistent:  # what the model was shown: the erased band is missing
+            assert vis_written[0].sum() < true_vis[0, t].sum() - 1
+        else:  # the real visible mask
+            assert torch.equal(vis_written[0], true_vis[0, t])
+        assert torch.equal(vis_written[1], true_vis[1, t])  # object 2 has no eraser

@@ -25,6 +25,17 @@ def test_thresholds_change_and_weights_do_not(tmp_path):
     assert cfg.model.visible.score_threshold == 0.3
 
 
+def test_amodal_threshold_can_be_set_but_only_to_a_probability(tmp_path):
+    tool = _tool()
+    src = save_tiny_checkpoint(tmp_path / "in.pt")
+    tool.set_decoding(src, tmp_path / "o.pt", ["model.completion.threshold=0.3"])
+    _, cfg = load_model(tmp_path / "o.pt")
+    assert cfg.model.completion.threshold == 0.3
+    with pytest.raises(ConfigError, match="probability"):
+        tool.set_decoding(src, tmp_path / "bad.pt", ["model.completion.threshold=1.5"])
+    assert not (tmp_path / "bad.pt").exists()
+
+
 def test_refuses_non_decoding_keys_bad_values_and_overwriting_the_input(tmp_path, capsys):
     tool = _tool()
     src = save_tiny_checkpoint(tmp_path / "in.pt")
