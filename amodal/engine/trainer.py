@@ -107,6 +107,17 @@ def _loader(cfg: Config, info: DistInfo, start: int, seed: int, show_progress: b
                                        multiprocessing_context="spawn" if cfg.data.num_workers > 0 else None)
 
 
+def _close_loader(batches) -> None:
+    """Stop the loader's workers now, not in the iterator's `__del__`, where a dead worker's error
+    would be printed as an ignored-exception traceback after the one-line error."""
+    shutdown = getattr(batches, "_shutdown_workers", None)  # multi-process iterators only
+    if shutdown is not None:
+        try:
+            shutdown()
+        except (RuntimeError, OSError):  # the dead worker's SIGCHLD error: already being reported
+            pass
+
+
 def _worker_init(_: int) -> None:
     import cv2
 
@@ -193,8 +204,9 @@ def _train(cfg, run, resume, overwrite, stop_after, info, show_progress, build_m
     val: Dict[str, Any] = {}
     step = start
     t_last = time.perf_counter()
+    batches = iter(loader)
     try:
-        for batch in loader:
+        for batch in batches:
             if step >= total:
                 break
             model.train()
@@ -231,6 +243,7 @@ def _train(cfg, run, resume, overwrite, stop_after, info, show_progress, build_m
                     atomic_write_json(run / "val.json", {"step": step, **val}, indent=2)
                 barrier(info)
     finally:
+        _close_loader(batches)
         if bar is not None:
             bar.close()
         logger.close()
