@@ -131,6 +131,10 @@ class AmodalPredictor:
         min_hits: with the built-in visible-mask network, a new object is reported once it was
             detected in this many frames in a row (stream mode; offline mode then reports it
             over its whole track). 1 reports every detection at once.
+        threshold: amodal decision: a pixel under another object joins the object when its
+            probability is above this (None: the checkpoint's `model.completion.threshold`, 0.5 for
+            the shipped one). Lower completes more of the hidden parts, higher spills less onto
+            touching neighbours.
     """
 
     def __init__(
@@ -142,7 +146,9 @@ class AmodalPredictor:
         max_side: Optional[int] = 1280,
         threads: Optional[int] = None,
         min_hits: Optional[int] = None,
+        threshold: Optional[float] = None,
     ) -> None:
+        from amodal.models.completion import check_threshold
         from amodal.models.tracker import DEFAULT_MIN_HITS, check_min_hits
         from amodal.utils.threads import check_threads, set_threads
 
@@ -151,6 +157,7 @@ class AmodalPredictor:
         if max_side is not None and (not isinstance(max_side, int) or max_side < 16):
             raise InputError(f"max_side must be an int >= 16 or None, got {max_side!r}")
         self.min_hits = check_min_hits(DEFAULT_MIN_HITS if min_hits is None else min_hits)
+        self.threshold = check_threshold(threshold)
         self.threads = check_threads(threads)
         self.device = resolve_device(device)
         if self.threads is not None:
@@ -169,7 +176,8 @@ class AmodalPredictor:
     def _new_session(self) -> Any:
         from amodal.inference.session import AmodalSession
 
-        return AmodalSession(self.model, device=str(self.device), max_objects=self.max_objects, min_hits=self.min_hits)
+        return AmodalSession(self.model, device=str(self.device), max_objects=self.max_objects, min_hits=self.min_hits,
+                             threshold=self.threshold)
 
     # -- construction ----------------------------------------------------------------------
     @classmethod
@@ -342,7 +350,7 @@ class AmodalPredictor:
         with torch.inference_mode():
             results = run_offline(
                 self.model, small_frames, small_given if masks is not None else None, device=str(self.device),
-                max_objects=self.max_objects, min_hits=self.min_hits,
+                max_objects=self.max_objects, min_hits=self.min_hits, threshold=self.threshold,
             )
         per_frame_ms = (time.perf_counter() - start) * 1000.0 / len(records)
         assert size is not None

@@ -15,8 +15,9 @@ from amodal_fixtures import save_tiny_checkpoint
 class FakeSession:
     """Object 1 = bright pixels (red > 128); amodal = its bounding box. Given masks are used as is."""
 
-    def __init__(self, model, device="cpu", max_objects=16, min_hits=2):
+    def __init__(self, model, device="cpu", max_objects=16, min_hits=2, threshold=None):
         self.min_hits = min_hits
+        self.threshold = threshold
         self.seen = []
         self.resets = 0
 
@@ -44,7 +45,7 @@ def _fake_result(image, visible_masks):
     return FrameResult(0, ids, vis, amo, np.ones(len(ids)), occ, list(ids))
 
 
-def _fake_offline(model, frames, visible_masks, device, max_objects=16, min_hits=2):
+def _fake_offline(model, frames, visible_masks, device, max_objects=16, min_hits=2, threshold=None):
     return [_fake_result(f, None if visible_masks is None else visible_masks[i]) for i, f in enumerate(frames)]
 
 
@@ -266,3 +267,13 @@ def test_min_hits_reaches_the_session_and_is_validated(predictor):
     for bad in (0, 1.5, True, "2"):
         with pytest.raises(InputError, match="min_hits"):
             AmodalPredictor(torch.nn.Linear(1, 1), min_hits=bad)
+
+
+def test_threshold_reaches_the_session_and_is_validated(predictor):
+    from amodal.api import AmodalPredictor
+
+    assert predictor.session.threshold is None  # the checkpoint's own
+    assert AmodalPredictor(torch.nn.Linear(1, 1), threshold=0.3).session.threshold == 0.3
+    for bad in (0, 1.0, -0.2, True, "0.5"):
+        with pytest.raises(InputError, match="threshold"):
+            AmodalPredictor(torch.nn.Linear(1, 1), threshold=bad)

@@ -31,6 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-objects", type=int, default=16, metavar="N", help="most objects tracked at once (16)")
     parser.add_argument("--min-hits", type=int, default=None, metavar="N",
                         help="own visible net: report a new object once seen in N frames in a row (default 2)")
+    parser.add_argument("--threshold", type=float, default=None, metavar="P",
+                        help="amodal decision: hidden pixels join an object above this probability (checkpoint's, 0.5)")
     parser.add_argument("--max-side", type=int, default=1280, metavar="PX",
                         help="frames with a longer side are processed downscaled (1280)")
     parser.add_argument("--fps", type=float, default=None,
@@ -101,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
     from amodal.api import AmodalPredictor
     from amodal.errors import AmodalError, CheckpointError, InputError
     from amodal.utils.files import prepare_output_dir
+    from amodal.models.completion import check_threshold
     from amodal.models.tracker import check_min_hits
     from amodal.utils.threads import check_threads
 
@@ -111,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
     check_threads(args.threads, "--threads")
     if args.min_hits is not None:
         check_min_hits(args.min_hits, "--min-hits")
+    check_threshold(args.threshold, "--threshold")
     if args.fps is not None and not 0 < args.fps < float("inf"):
         raise InputError(f"--fps must be a positive number, got {args.fps}")
     if args.mode == "offline":
@@ -139,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
         device = f"cuda:{os.environ['LOCAL_RANK']}"  # one GPU per torchrun process
     predictor = AmodalPredictor.from_checkpoint(
         checkpoint, device=device, max_objects=args.max_objects, max_side=args.max_side, threads=args.threads,
-        min_hits=args.min_hits,
+        min_hits=args.min_hits, threshold=args.threshold,
     )
 
     if world == 1 and len(sources) > 1:

@@ -26,7 +26,8 @@ def _prob(logits: np.ndarray) -> np.ndarray:
 
 @torch.inference_mode()
 def run_offline(model, frames: Sequence[np.ndarray], visible_masks: Optional[Sequence[Dict[int, np.ndarray]]] = None,
-                device: str = "cpu", max_objects: int = 16, min_hits: int = DEFAULT_MIN_HITS) -> List[FrameResult]:
+                device: str = "cpu", max_objects: int = 16, min_hits: int = DEFAULT_MIN_HITS,
+                threshold: Optional[float] = None) -> List[FrameResult]:
     """Bidirectional amodal segmentation of a clip.
 
     Args:
@@ -36,6 +37,7 @@ def run_offline(model, frames: Sequence[np.ndarray], visible_masks: Optional[Seq
         device: torch device.
         max_objects: most objects per frame.
         min_hits: tracker mode: frames in a row that confirm a new object (see `AmodalSession`).
+        threshold: amodal decision probability (None: the model's).
 
     Returns:
         T FrameResults; identities from the forward pass.
@@ -45,7 +47,7 @@ def run_offline(model, frames: Sequence[np.ndarray], visible_masks: Optional[Seq
         from amodal.errors import InputError
 
         raise InputError(f"{len(frames)} frames but {len(visible_masks)} visible-mask dicts")
-    session = AmodalSession(model, device=device, max_objects=max_objects, min_hits=min_hits)
+    session = AmodalSession(model, device=device, max_objects=max_objects, min_hits=min_hits, threshold=threshold)
     forward: List[RawFrame] = []
     confirmed: set = set()
     for t, image in enumerate(frames):
@@ -54,7 +56,7 @@ def run_offline(model, frames: Sequence[np.ndarray], visible_masks: Optional[Seq
         ok = raw.confirmed if raw.confirmed is not None else np.ones(len(raw.ids), bool)
         confirmed.update(k for k, c in zip(raw.ids, ok) if c)
         forward.append(raw)
-    session = AmodalSession(model, device=device, max_objects=max_objects)
+    session = AmodalSession(model, device=device, max_objects=max_objects, threshold=threshold)
     backward: List[Optional[RawFrame]] = [None] * len(frames)
     for t in reversed(range(len(frames))):
         f = forward[t]

@@ -30,7 +30,7 @@ from amodal.errors import InputError
 from amodal.models.alignment import IDENTITY, FlowEstimator, object_motion
 from amodal.models.crops import (crop_matrix, extract_crops, extract_plane_crops, mask_box, paste_crops_into,
                                  square_from_box, union_box, warp_box)
-from amodal.models.completion import threshold_logit
+from amodal.models.completion import check_threshold, threshold_logit
 from amodal.models.memory import ShapeMemory, read_memories
 from amodal.models.ordering import depth_order, occlusion_rates
 from amodal.models.tracker import DEFAULT_MIN_HITS, Tracker
@@ -118,15 +118,16 @@ class AmodalSession:
         flow_width: width of the reduced frames optical flow is computed on.
         min_hits: tracker mode: a new object is reported once detected in this many frames in a
             row (1: at once).
+        threshold: amodal decision probability (None: the model's `model.completion.threshold`).
     """
 
     def __init__(self, model, device: str = "cpu", max_objects: int = 16, max_lost: int = 30, flow_width: int = 160,
-                 min_hits: int = DEFAULT_MIN_HITS) -> None:
+                 min_hits: int = DEFAULT_MIN_HITS, threshold: Optional[float] = None) -> None:
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
         self.net = model.completion.fused_for_inference().to(memory_format=torch.channels_last)
         self.cfg = model.completion.cfg
-        self.cut = threshold_logit(self.cfg)  # amodal decision threshold as a logit
+        self.cut = threshold_logit(self.cfg, check_threshold(threshold))  # amodal decision threshold as a logit
         self.max_objects, self.max_lost = int(max_objects), int(max_lost)
         self.flow = FlowEstimator(flow_width)
         self.tracker = None

@@ -33,9 +33,22 @@ def input_channels(cfg: CompletionConfig) -> Tuple[str, ...]:
     return names + (("r", "g", "b") if cfg.use_rgb else ())
 
 
-def threshold_logit(cfg: CompletionConfig) -> float:
-    """The logit of `cfg.threshold`: amodal = visible ∪ (logit > this ∩ other objects' visible)."""
-    return math.log(cfg.threshold / (1.0 - cfg.threshold))
+def threshold_logit(cfg: CompletionConfig, threshold: Optional[float] = None) -> float:
+    """The logit of `threshold` (default `cfg.threshold`): amodal = visible ∪ (logit > this ∩ others' visible)."""
+    p = cfg.threshold if threshold is None else threshold
+    return math.log(p / (1.0 - p))
+
+
+def check_threshold(value: Optional[float], name: str = "threshold") -> Optional[float]:
+    """`value` as a float if it is a probability in (0, 1) (None passes); InputError otherwise."""
+    if value is None:
+        return None
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and 0.0 < float(value) < 1.0
+    if not ok:
+        from amodal.errors import InputError
+
+        raise InputError(f"{name} must be a probability in (0, 1), got {value!r}")
+    return float(value)
 
 
 def _block(cin: int, cout: int, stride: int = 1) -> nn.Sequential:

@@ -19,7 +19,7 @@ H, W, T = 48, 64, 6
 class FakeSession:
     """Object 1 = red pixels; amodal = its bounding box widened by 4 px. Given masks used as is."""
 
-    def __init__(self, model, device="cpu", max_objects=16, min_hits=2):
+    def __init__(self, model, device="cpu", max_objects=16, min_hits=2, threshold=None):
         self.calls = 0
         self.interrupt_at = None
 
@@ -144,6 +144,15 @@ def test_min_hits_option(fake_model, video, tmp_path, capsys):
     assert not fake_model  # refused before loading the model
     assert _infer(video, "--out", tmp_path / "b", "--min-hits", "3", "--no-video") == 0
     assert fake_model[0].min_hits == 3
+
+
+def test_threshold_option(fake_model, video, tmp_path, capsys):
+    assert _infer(video, "--out", tmp_path / "a", "--threshold", "1") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("amodal infer: error: --threshold must be a probability"), err
+    assert not fake_model  # refused before loading the model
+    assert _infer(video, "--out", tmp_path / "b", "--threshold", "0.3", "--no-video") == 0
+    assert fake_model[0].threshold == 0.3
 
 
 def test_output_containing_input_refused(fake_model, video, capsys):

@@ -154,6 +154,15 @@ def test_completion_threshold_sets_the_amodal_decision(clip):
             total += int(session.step(frames[t], {k + 1: vis[k, t] for k in range(3)}).amodal.sum())
         areas[th] = total
     assert areas[0.2] >= areas[0.5] > areas[0.97]  # the biased head's logit is ~3 (p ~0.95)
+    model = _model()  # the same through the session's own argument, in both modes
+    given = [{k + 1: vis[k, t] for k in range(3)} for t in range(len(frames))]
+    for th in (0.5, 0.97):
+        session = AmodalSession(model, threshold=th)
+        assert sum(int(session.step(f, g).amodal.sum()) for f, g in zip(frames, given)) == areas[th]
+    off = {th: sum(int(r.amodal.sum()) for r in run_offline(model, frames, given, threshold=th)) for th in (0.2, 0.97)}
+    assert off[0.2] > off[0.97]
+    with pytest.raises(InputError, match="threshold"):
+        AmodalSession(model, threshold=1.5)
     cfg = Config()
     cfg.model.completion.threshold = 1.0
     with pytest.raises(ConfigError, match="threshold"):
