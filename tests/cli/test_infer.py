@@ -137,22 +137,18 @@ def test_threads_option(fake_model, video, tmp_path, capsys, keep_threads):
     assert fake_model[0].threads == target and torch.get_num_threads() == target
 
 
-def test_min_hits_option(fake_model, video, tmp_path, capsys):
-    assert _infer(video, "--out", tmp_path / "a", "--min-hits", "0") == 2
+@pytest.mark.parametrize("option, bad, message, good, attr, value", [
+    ("--min-hits", "0", "--min-hits must be a positive int", "3", "min_hits", 3),
+    ("--threshold", "1", "--threshold must be a probability", "0.3", "threshold", 0.3),
+])
+def test_predictor_options_checked_before_loading_and_passed_on(fake_model, video, tmp_path, capsys, option, bad,
+                                                                 message, good, attr, value):
+    assert _infer(video, "--out", tmp_path / "a", option, bad) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("amodal infer: error: --min-hits must be a positive int"), err
+    assert len(err) == 1 and err[0].startswith(f"amodal infer: error: {message}"), err
     assert not fake_model  # refused before loading the model
-    assert _infer(video, "--out", tmp_path / "b", "--min-hits", "3", "--no-video") == 0
-    assert fake_model[0].min_hits == 3
-
-
-def test_threshold_option(fake_model, video, tmp_path, capsys):
-    assert _infer(video, "--out", tmp_path / "a", "--threshold", "1") == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("amodal infer: error: --threshold must be a probability"), err
-    assert not fake_model  # refused before loading the model
-    assert _infer(video, "--out", tmp_path / "b", "--threshold", "0.3", "--no-video") == 0
-    assert fake_model[0].threshold == 0.3
+    assert _infer(video, "--out", tmp_path / "b", option, good, "--no-video") == 0
+    assert getattr(fake_model[0], attr) == value
 
 
 def test_output_containing_input_refused(fake_model, video, capsys):
