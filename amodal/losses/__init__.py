@@ -79,7 +79,9 @@ def compute_losses(model: "AmodalModel", batch: "ClipBatch", cfg: "Config", rng:
     terms: Dict[str, torch.Tensor] = {}
     completion_weighted = any(weights.get(k, 0.0) for k in weights if not k.startswith(VISIBLE_PREFIX))
     if objs.num_objects and completion_weighted:
-        erasers = erasers_for(objs, rng, OCCLUDER_PROBABILITY, cfg.train.occluder_runs) if weights["occluder_synthesis"] else None
+        erasers = None
+        if weights["occluder_synthesis"]:
+            erasers = erasers_for(objs, rng, OCCLUDER_PROBABILITY, cfg.train.occluder_runs)
         ref = reference if weights.get("anchor", 0.0) else None
         pred = run_clip(model.completion, model.completion.cfg, objs, erasers, reference=ref)
         terms.update(clip_losses(pred, objs, erasers, weights, supervised))

@@ -2,9 +2,9 @@
 
 For a target object, another object's visible mask (from the same clip when possible, else from
 another clip of the batch), scaled by 0.8-1.5x, is shifted so that its box overlaps 40-100% of the
-smaller of the two boxes, and pasted as an occluder E. With probability `p_front` it is in front (the target's pixels
-under it are erased), else behind (the target is unchanged). A front eraser must leave at least
-`min_kept` of the target visible, so that completing it is possible.
+smaller of the two boxes, and pasted as an occluder E. With probability `p_front` it is in front
+(the target's pixels under it are erased), else behind (the target is unchanged). A front eraser
+must leave at least `min_kept` (5 %) of the target visible, so that completing it is possible.
 
 Two ways to place them (`persistent`):
 - independent (PCNet-M's, image by image): each object-frame gets its own eraser with
