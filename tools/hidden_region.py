@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from typing import Dict, List, Sequence
 
 import numpy as np
+
+from amodal.utils.masks import mask_iou
 
 RATE_BUCKETS = ((0.0, 0.1), (0.1, 0.3), (0.3, 0.5), (0.5, 0.7), (0.7, 0.9), (0.9, 1.01))
 AGE_BUCKETS = ((0, 1), (1, 2), (2, 4), (4, 8), (8, 10 ** 9))
@@ -43,17 +44,12 @@ def object_frame(gt: np.ndarray, vis: np.ndarray, others: np.ndarray, logits: np
     for cut in cuts:
         extra = (logits > cut) & others
         pred = vis | extra
-        full.append(_iou(pred, gt))
+        full.append(mask_iou(pred, gt))
         if hidden.any():
-            occ.append(_iou(extra & ~vis, hidden))
+            occ.append(mask_iou(extra & ~vis, hidden))
     extra = (logits > own_cut) & others & ~vis
     return {"rate": float(hidden.sum() / max(gt.sum(), 1)), "full": full, "occ": occ if hidden.any() else None,
             "hit": int((extra & hidden).sum()), "hidden": int(hidden.sum()), "predicted": int(extra.sum())}
-
-
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    union = np.count_nonzero(a | b)
-    return float(np.count_nonzero(a & b) / union) if union else 1.0
 
 
 def summarize(records: List[Dict[str, object]], thresholds: Sequence[float]) -> Dict[str, object]:
@@ -85,10 +81,6 @@ def _mean(xs: Sequence[float]) -> float:
     return round(100.0 * float(np.mean(xs)), 2) if len(xs) else float("nan")
 
 
-def _logit(p: float) -> float:
-    return math.log(p / (1.0 - p))
-
-
 def main(argv: List[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("annotations")
@@ -98,18 +90,18 @@ def main(argv: List[str]) -> int:
                         help="comma-separated amodal probabilities (the checkpoint's own is added)")
     parser.add_argument("--json", help="also write the summary here")
     args = parser.parse_args(argv)
-    import torch
-
     from amodal.data.clips import read_video_frames
     from amodal.data.format import load_dataset
     from amodal.engine.checkpoint import load_model
     from amodal.errors import AmodalError
     from amodal.inference.session import AmodalSession
+    from amodal.models.completion import check_threshold, threshold_logit
 
     try:
-        thresholds = sorted({float(x) for x in args.thresholds.split(",") if x.strip()})
-        if args.videos < 1 or not thresholds or not all(0.0 < p < 1.0 for p in thresholds):
-            raise ValueError("--videos must be >= 1 and --thresholds probabilities in (0, 1)")
+        given = [float(x) for x in args.thresholds.split(",") if x.strip()]
+        thresholds = sorted({check_threshold(p, "--thresholds") for p in given})
+        if args.videos < 1 or not thresholds:
+            raise ValueError("--videos must be >= 1 and --thresholds must list probabilities in (0, 1)")
         model, cfg = load_model(args.checkpoint)
         ds = load_dataset(args.annotations, read_amodal=True)
         if not ds.has_amodal:
@@ -119,9 +111,8 @@ def main(argv: List[str]) -> int:
         return 2
     own = cfg.model.completion.threshold
     thresholds = sorted(set(thresholds) | {own})
-    cuts = [_logit(p) for p in thresholds]
+    cuts = [threshold_logit(cfg.model.completion, p) for p in thresholds]
     records: List[Dict[str, object]] = []
-    torch.set_grad_enabled(False)
     try:
         for video in ds.videos[: args.videos]:
             tracks = {tr.id: tr for tr in ds.tracks(video.id)}

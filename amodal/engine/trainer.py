@@ -264,6 +264,7 @@ def validate(model: nn.Module, cfg: Config, device: torch.device, max_videos: Op
     from amodal.data.clips import read_video_frames
     from amodal.data.format import load_dataset
     from amodal.inference.session import AmodalSession
+    from amodal.utils.masks import mask_iou
 
     ds = load_dataset(cfg.data.val, read_amodal=True)
     if not ds.has_amodal:
@@ -288,19 +289,14 @@ def validate(model: nn.Module, cfg: Config, device: torch.device, max_videos: Op
                     g, v, p = tr.amodal_mask(t), res.visible[i], res.amodal[i]
                     if not g.any():
                         continue
-                    full.append(_iou(p, g))
-                    base_full.append(_iou(v, g))
+                    full.append(mask_iou(p, g))
+                    base_full.append(mask_iou(v, g))
                     hidden = g & ~v
                     if hidden.any():
-                        strict.append(_iou(p & ~v, hidden))
+                        strict.append(mask_iou(p & ~v, hidden))
     finally:
         model.train(was_training)
     mean = lambda xs: float(np.mean(xs)) if xs else float("nan")  # noqa: E731
     return {"full_miou": mean(full), "occluded_miou": mean(strict), "baseline_full_miou": mean(base_full),
             "baseline_occluded_miou": 0.0 if strict else float("nan"), "object_frames": len(full),
             "occluded_object_frames": len(strict), "fps": n_frames / t_total if t_total else float("nan")}
-
-
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    union = np.count_nonzero(a | b)
-    return float(np.count_nonzero(a & b) / union) if union else 1.0
