@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Type, TypeVar, Union, get_type_hints
+from typing import Any, Dict, Iterable, List, Optional, Tuple, Type, TypeVar, Union, get_type_hints
 
 import yaml
 
@@ -48,6 +48,16 @@ class CompletionConfig:
     memory_recent: int = 6
     use_rgb: bool = False
     threshold: float = 0.5  # amodal probability above which a pixel under another object joins the object
+
+
+# Model config keys that only change how outputs are decoded at inference, not the weights or their
+# training: they may be chosen after training (tools/set_decoding.py) and may differ between
+# checkpoints of one architecture (tools/take_network.py).
+DECODING_KEYS: Dict[str, Tuple[str, ...]] = {
+    "visible": ("fg_threshold", "center_threshold", "nms_kernel", "vote_radius", "vote_radius_rel",
+                "score_threshold", "min_area", "hole_area"),
+    "completion": ("threshold",),
+}
 
 
 @dataclass

@@ -16,20 +16,17 @@ import sys
 from pathlib import Path
 from typing import List
 
-from amodal.config import apply_overrides, config_from_dict, config_to_dict
+from amodal.config import DECODING_KEYS, apply_overrides, config_from_dict, config_to_dict
 from amodal.engine.checkpoint import load_checkpoint, write_checkpoint
 from amodal.errors import AmodalError, ConfigError
 from amodal.models.build import build_model
-
-DECODING_KEYS = ("fg_threshold", "center_threshold", "nms_kernel", "vote_radius", "vote_radius_rel",
-                 "score_threshold", "min_area", "hole_area")
 
 
 def set_decoding(src: Path, dst: Path, overrides: List[str]) -> None:
     """Write `dst`: the checkpoint `src` with decoding `key=value` overrides applied to its config."""
     if src.resolve() == dst.resolve():
         raise ConfigError("the output must be another file than the input checkpoint")
-    allowed = {f"model.visible.{k}" for k in DECODING_KEYS} | {"model.completion.threshold"}
+    allowed = {f"model.{part}.{k}" for part, keys in DECODING_KEYS.items() for k in keys}
     for item in overrides:
         if item.split("=", 1)[0] not in allowed:
             raise ConfigError(f"{item!r}: only decoding keys can be set ({', '.join(sorted(allowed))})")

@@ -19,14 +19,11 @@ import sys
 from pathlib import Path
 from typing import List
 
-from amodal.config import config_from_dict, config_to_dict
+from amodal.config import DECODING_KEYS, config_from_dict, config_to_dict
 from amodal.engine.checkpoint import load_checkpoint, write_checkpoint
 from amodal.errors import AmodalError, ConfigError
 
-PARTS = ("visible", "completion")
-DECODING = {"visible": {"fg_threshold", "center_threshold", "nms_kernel", "vote_radius", "vote_radius_rel",
-                        "score_threshold", "min_area", "hole_area"},
-            "completion": {"threshold"}}
+PARTS = tuple(DECODING_KEYS)  # the networks: visible, completion
 
 
 def take_network(base: Path, donor: Path, out: Path, part: str) -> int:
@@ -37,7 +34,7 @@ def take_network(base: Path, donor: Path, out: Path, part: str) -> int:
         raise ConfigError("the output must be another file than both input checkpoints")
     a, b = load_checkpoint(base), load_checkpoint(donor)
     cfg_a, cfg_b = (config_to_dict(config_from_dict(c["config"]))["model"][part] for c in (a, b))
-    differ = sorted(k for k in set(cfg_a) | set(cfg_b) if k not in DECODING[part] and cfg_a.get(k) != cfg_b.get(k))
+    differ = sorted(k for k in set(cfg_a) | set(cfg_b) if k not in DECODING_KEYS[part] and cfg_a.get(k) != cfg_b.get(k))
     if differ:
         raise ConfigError(f"model.{part} differs between {base} and {donor}: {', '.join(differ)}")
     prefix = part + "."
