@@ -6,7 +6,7 @@ from typing import Optional
 import torch.nn as nn
 
 from amodal.config import Config
-from amodal.errors import ConfigError
+from amodal.errors import ConfigError, InputError
 from amodal.models.completion import CompletionNet
 
 
@@ -39,6 +39,6 @@ def build_model(cfg: Config) -> AmodalModel:
 
             visible = VisibleNet(cfg.model.visible)
         completion = CompletionNet(cfg.model.completion)
-    except ValueError as exc:
+    except (ValueError, InputError) as exc:
         raise ConfigError(str(exc)) from None
     return AmodalModel(cfg, visible, completion)

@@ -63,8 +63,7 @@ class CompletionNet(nn.Module):
         super().__init__()
         if cfg.crop_size % 8 != 0 or cfg.crop_size < 16:
             raise ValueError(f"model.completion.crop_size must be a multiple of 8 and >= 16, got {cfg.crop_size}")
-        if not 0.0 < cfg.threshold < 1.0:
-            raise ValueError(f"model.completion.threshold must be a probability in (0, 1), got {cfg.threshold}")
+        check_threshold(cfg.threshold, "model.completion.threshold")
         self.cfg = cfg
         w = cfg.width
         cin = len(input_channels(cfg))
