@@ -36,6 +36,7 @@ class VisibleConfig:
     vote_radius_rel: float = 0.5  # ... or farther than this x sqrt(instance area in output pixels)
     score_threshold: float = 0.0  # instances scoring lower are dropped
     hole_area: int = 64  # holes up to this many input pixels inside an instance are filled
+    motion: bool = False  # the network also sees the previous frame (motion separates objects from clutter)
 
 
 @dataclass

@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -80,6 +80,14 @@ def oracle_detections(net, out, ids: np.ndarray) -> Dict[str, List[np.ndarray]]:
     return res
 
 
+def _read_rgb(path) -> Optional[np.ndarray]:
+    """RGB uint8 (H, W, 3) image at `path`, or None when it cannot be read."""
+    import cv2
+
+    bgr = cv2.imread(str(path))
+    return None if bgr is None else cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
 def main(argv: List[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("annotations")
@@ -111,22 +119,23 @@ def main(argv: List[str]) -> int:
     for video in ds.videos[: args.videos]:
         tracks = ds.tracks(video.id)
         for t in range(0, video.length, args.every):
-            bgr = cv2.imread(str(ds.frame_path(video.id, t)))
-            if bgr is None:
-                print(f"detection_quality: cannot read frame {ds.frame_path(video.id, t)} (frame images are needed)",
-                      file=sys.stderr)
+            # motion networks also see the frame before (none at a video's first frame, as in a stream)
+            frames = [_read_rgb(ds.frame_path(video.id, k)) for k in ((t - 1, t) if t else (t,))]
+            if any(f is None for f in frames):
+                print(f"detection_quality: cannot read frame {ds.frame_path(video.id, t)} or the one before "
+                      "(frame images are needed)", file=sys.stderr)
                 return 2
-            image = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+            image, previous = frames[-1], (frames[0] if t else None)
             visible = [tr.visible_mask(t) for tr in tracks]
             truth = [m for m in visible if m.sum() >= args.min_pixels]
             if args.oracles:
                 ids = np.zeros(image.shape[:2], np.int32)
                 for i, m in enumerate(visible):
                     ids[m] = i + 1
-                found = oracle_detections(net, net.infer([image]), ids)
+                found = oracle_detections(net, net.infer([image], None if previous is None else [previous]), ids)
                 fg_counts = [a + b for a, b in zip(fg_counts, found.pop("foreground"))]
             else:
-                found = {"network": [inst.mask for inst in net.predict_instances(image)]}
+                found = {"network": [inst.mask for inst in net.predict_instances(image, previous=previous)]}
             for name in names:
                 for key, value in frame_counts(truth, found[name]).items():
                     totals[name][key] += value

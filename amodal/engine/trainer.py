@@ -74,6 +74,9 @@ def _check_config(cfg: Config) -> None:
     bad = [p for p in parts if p not in INIT_PARTS]
     if bad or not parts or len(set(parts)) != len(parts):
         raise ConfigError(f"train.init_parts must list distinct networks among {', '.join(INIT_PARTS)}, got {parts}")
+    if cfg.model.visible.enabled and cfg.model.visible.motion and cfg.data.clip_length < 2:
+        raise ConfigError("model.visible.motion trains on pairs of frames: data.clip_length must be >= 2, "
+                          f"got {cfg.data.clip_length}")
     if cfg.train.init and "visible" in parts and not cfg.model.visible.enabled:
         raise ConfigError("train.init_parts includes 'visible' but model.visible.enabled is false "
                           "(set train.init_parts=[completion])")

@@ -45,7 +45,8 @@ def _coco(rle: RLE) -> RLE:
     return {"size": [h, w], "counts": counts}
 
 
-def _present(seq: Sequence[Optional[RLE]], t: int) -> Optional[RLE]:
+def present_rle(seq: Sequence[Optional[RLE]], t: int) -> Optional[RLE]:
+    """Frame `t` of a per-frame RLE list as a pycocotools RLE, or None when absent or empty."""
     if t >= len(seq) or seq[t] is None:
         return None
     rle = _coco(seq[t])
@@ -72,8 +73,8 @@ def mean_visible_iou(
     g_frames = np.zeros((len(gt_ids), length), dtype=bool)
     p_frames = np.zeros((len(pred_ids), length), dtype=bool)
     for t in range(length):
-        g_rles = [(i, _present(gt[k], t)) for i, k in enumerate(gt_ids)]
-        p_rles = [(j, _present(pred[k], t)) for j, k in enumerate(pred_ids)]
+        g_rles = [(i, present_rle(gt[k], t)) for i, k in enumerate(gt_ids)]
+        p_rles = [(j, present_rle(pred[k], t)) for j, k in enumerate(pred_ids)]
         g_rles = [(i, r) for i, r in g_rles if r is not None]
         p_rles = [(j, r) for j, r in p_rles if r is not None]
         for i, _ in g_rles:

@@ -139,6 +139,7 @@ class AmodalSession:
         """Forget the stream: every object memory, the tracker, the previous frame."""
         self._objects: Dict[int, _ObjectState] = {}
         self._prev_gray: Optional[np.ndarray] = None
+        self._prev_image: Optional[np.ndarray] = None  # RGB of the previous frame (motion visible nets)
         self._size: Optional[Tuple[int, int]] = None
         self._frame = -1
         if self.tracker is not None:
@@ -200,7 +201,7 @@ class AmodalSession:
         return ids, masks
 
     def _detect(self, image: np.ndarray, size: Tuple[int, int]) -> Tuple[List[int], np.ndarray, np.ndarray]:
-        instances = self.model.visible.predict_instances(image, self.max_objects)
+        instances = self.model.visible.predict_instances(image, self.max_objects, previous=self._prev_image)
         hints = {}
         for oid, st in self._objects.items():
             if st.prev_amodal is not None:
@@ -246,6 +247,8 @@ class AmodalSession:
             if self.model.visible is None:
                 raise InputError("this model has no visible-mask network: pass visible_masks to step()")
             ids, vis, det = self._detect(image, size)
+        if self.model.visible is not None and self.model.visible.in_channels == 6:
+            self._prev_image = image.copy()  # the caller may reuse its buffer
         self._forget(ids)
         n = len(ids)
         logits_full = np.full((n, size[0], size[1]), -30.0, np.float32)

@@ -86,12 +86,12 @@ def compute_losses(model: "AmodalModel", batch: "ClipBatch", cfg: "Config", rng:
         pred = run_clip(model.completion, model.completion.cfg, objs, erasers, reference=ref)
         terms.update(clip_losses(pred, objs, erasers, weights, supervised))
     if model.visible is not None:
+        from amodal.losses.visible_picks import pick_visible_frames
+
         b, t = batch.visible_ids.shape[:2]
-        n = min(visible_frames, t)
-        pick = np.stack([rng.choice(t, size=n, replace=False) for _ in range(b)])
-        bi = torch.arange(b).repeat_interleave(n)
-        ti = torch.as_tensor(pick.reshape(-1))
-        out = model.visible(frames[bi, ti])
+        motion = model.visible.in_channels == 6
+        bi, ti, pi = (torch.as_tensor(a) for a in pick_visible_frames(b, t, visible_frames, rng, motion))
+        out = model.visible(frames[bi, ti], frames[bi, pi] if motion else None)
         for name, value in model.visible.loss(out, batch.visible_ids[bi, ti]).items():
             terms[name if name.startswith(VISIBLE_PREFIX) else VISIBLE_PREFIX + name] = value
     total = None

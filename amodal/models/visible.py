@@ -18,6 +18,11 @@ Design (chosen for 30 frames/s of the whole pipeline on a 2-core CPU):
   need boundaries to be closed; boundaries clean up votes near edges (see `instances.py`).
   The "center" is the mask pixel nearest the visible mask's centroid, so it always lies on
   the object even for non-convex or split visible masks.
+* Motion input (`cfg.motion`): the stem also sees the previous frame (6 input channels). Seen
+  alone, a frame's background clutter can look exactly like an object; what moves differently
+  from its surroundings is the cue (and transfers to real video better than texture). At a
+  stream's first frame the previous frame is the frame itself: no motion known. Trained on
+  frames 1 or 2 apart (`amodal.losses.visible_picks`).
 """
 from __future__ import annotations
 
@@ -125,7 +130,8 @@ class VisibleNet(nn.Module):
             raise InputError(f"model.visible.width must be >= 4, got {cfg.width}")
         self.cfg = cfg
         w = cfg.width
-        self.stem = nn.Sequential(ConvBN(3, w, 3, 2), nn.ReLU(inplace=True), SepBlock(w, w))  # 1/2
+        self.in_channels = 6 if cfg.motion else 3  # RGB, or RGB of this frame and of the previous one
+        self.stem = nn.Sequential(ConvBN(self.in_channels, w, 3, 2), nn.ReLU(inplace=True), SepBlock(w, w))  # 1/2
         self.enc1 = nn.Sequential(SepBlock(w, 2 * w, 2), SepBlock(2 * w, 2 * w))  # 1/4
         self.enc2 = nn.Sequential(SepBlock(2 * w, 3 * w, 2), SepBlock(3 * w, 3 * w))  # 1/8
         self.enc3 = nn.Sequential(  # 1/16 with context
@@ -147,11 +153,14 @@ class VisibleNet(nn.Module):
         """Network input pixels per output pixel."""
         return 2
 
-    def forward(self, images: Tensor) -> VisibleOutput:
+    def forward(self, images: Tensor, previous: Optional[Tensor] = None) -> VisibleOutput:
         """Predict per-pixel cues.
 
         Args:
             images: float32 (B, 3, H, W) RGB in [0, 1], any H, W.
+            previous: float32 (B, 3, H, W) the frames before `images` (motion networks,
+                `cfg.motion`; None: no motion known, as at a stream's first frame). Ignored
+                by networks without motion input.
 
         Returns:
             `VisibleOutput` at (input_height / 2, input_width / 2).
@@ -160,6 +169,10 @@ class VisibleNet(nn.Module):
             raise InputError(f"VisibleNet expects images (B, 3, H, W), got shape {tuple(images.shape)}")
         size = (self.cfg.input_height, self.cfg.input_width)
         x = images.float()
+        if self.in_channels == 6:
+            if previous is not None and previous.shape != images.shape:
+                raise InputError(f"previous frames {tuple(previous.shape)} differ in shape from images {tuple(images.shape)}")
+            x = torch.cat([x, x if previous is None else previous.float()], 1)
         if tuple(x.shape[-2:]) != size:
             down = x.shape[-2] > size[0] or x.shape[-1] > size[1]
             x = F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=down)
@@ -212,31 +225,37 @@ class VisibleNet(nn.Module):
         return {"vis_fg": fg_l, "vis_boundary": bnd_l, "vis_center": ctr_l, "vis_offset": off_l}
 
     @torch.inference_mode()
-    def predict_instances(self, image: np.ndarray, max_objects: int = 16) -> List[Instance]:
+    def predict_instances(self, image: np.ndarray, max_objects: int = 16,
+                          previous: Optional[np.ndarray] = None) -> List[Instance]:
         """Visible instances of one image.
 
         Args:
             image: RGB uint8 (H, W, 3).
             max_objects: maximum number of instances returned.
+            previous: RGB uint8 (H, W, 3) the frame before `image` (used by motion networks;
+                None: no motion known).
 
         Returns:
             Instances (bool (H, W) masks, scores in [0, 1]) sorted by decreasing score, disjoint.
         """
-        return self.predict_instances_batch([image], max_objects)[0]
+        return self.predict_instances_batch([image], max_objects, None if previous is None else [previous])[0]
 
     @torch.inference_mode()
-    def predict_instances_batch(self, images: Sequence[np.ndarray], max_objects: int = 16) -> List[List[Instance]]:
-        """`predict_instances` for several RGB uint8 (H, W, 3) images of the same size."""
+    def predict_instances_batch(self, images: Sequence[np.ndarray], max_objects: int = 16,
+                                previous: Optional[Sequence[np.ndarray]] = None) -> List[List[Instance]]:
+        """`predict_instances` for several RGB uint8 (H, W, 3) images of the same size (and their
+        previous frames, one per image, or None)."""
         if len(images) == 0:
             return []
-        for i, im in enumerate(images):
-            if not isinstance(im, np.ndarray) or im.dtype != np.uint8 or im.ndim != 3 or im.shape[2] != 3:
-                desc = f"{im.dtype} {im.shape}" if isinstance(im, np.ndarray) else type(im).__name__
-                raise InputError(f"image {i}: expected RGB uint8 (H, W, 3), got {desc}")
-            if im.shape != images[0].shape:
-                raise InputError(f"image {i}: size {im.shape} differs from image 0 {images[0].shape}")
+        _check_images(images, "image")
+        if previous is not None:
+            if len(previous) != len(images):
+                raise InputError(f"{len(previous)} previous frames given for {len(images)} images")
+            _check_images(previous, "previous frame")
+            if previous[0].shape != images[0].shape:
+                raise InputError(f"previous frame size {previous[0].shape} differs from image size {images[0].shape}")
         H, W = images[0].shape[:2]
-        out = self.infer(images)
+        out = self.infer(images, previous)
         params = self.decode_params(max_objects)
         res = []
         for b in range(len(images)):
@@ -248,15 +267,16 @@ class VisibleNet(nn.Module):
         return res
 
     @torch.inference_mode()
-    def infer(self, images: Sequence[np.ndarray]) -> VisibleOutput:
-        """Raw outputs (inference statistics) for RGB uint8 (H, W, 3) images of one size, checked by
-        the caller; the caller's train/eval mode is restored."""
+    def infer(self, images: Sequence[np.ndarray], previous: Optional[Sequence[np.ndarray]] = None) -> VisibleOutput:
+        """Raw outputs (inference statistics) for RGB uint8 (H, W, 3) images of one size (and their
+        previous frames, or None), checked by the caller; the caller's train/eval mode is restored."""
         x = self._to_input(images)
+        prev = self._to_input(previous) if previous is not None and self.in_channels == 6 else None
         if not self.training:
-            return self(x)
+            return self(x, prev)
         self.eval()
         try:
-            return self(x)
+            return self(x, prev)
         finally:
             self.train()
 
@@ -288,6 +308,16 @@ class VisibleNet(nn.Module):
             hole_area=c.hole_area,
             max_objects=max_objects,
         )
+
+
+def _check_images(images: Sequence[np.ndarray], what: str) -> None:
+    """Raise `InputError` unless every item is an RGB uint8 (H, W, 3) array of the first one's size."""
+    for i, im in enumerate(images):
+        if not isinstance(im, np.ndarray) or im.dtype != np.uint8 or im.ndim != 3 or im.shape[2] != 3:
+            desc = f"{im.dtype} {im.shape}" if isinstance(im, np.ndarray) else type(im).__name__
+            raise InputError(f"{what} {i}: expected RGB uint8 (H, W, 3), got {desc}")
+        if im.shape != images[0].shape:
+            raise InputError(f"{what} {i}: size {im.shape} differs from {what} 0 {images[0].shape}")
 
 
 def visible_targets(ids: Tensor, size: Sequence[int]) -> Dict[str, Tensor]:

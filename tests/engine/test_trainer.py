@@ -120,6 +120,16 @@ def test_init_parts_rejects_bad_lists(tmp_path, data, parts, message):
               str(tmp_path / "run"), show_progress=False)
 
 
+def test_a_motion_visible_net_trains_on_pairs_of_frames(tmp_path, data):
+    sets = {"train.val_every": 0, "model.visible.enabled": "true", "model.visible.width": 6,
+            "model.visible.motion": "true", "train.steps": 2}
+    res = train(_cfg(data, **sets, **{"data.clip_length": 2}), str(tmp_path / "a"), show_progress=False)
+    assert res["model"].visible.in_channels == 6
+    assert load_checkpoint(tmp_path / "a" / "model.pt")["config"]["model"]["visible"]["motion"] is True
+    with pytest.raises(ConfigError, match="data.clip_length must be >= 2"):
+        train(_cfg(data, **sets, **{"data.clip_length": 1}), str(tmp_path / "b"), show_progress=False)
+
+
 @pytest.mark.parametrize("key, value", [("model.completion.threshold", 1.0), ("model.completion.crop_size", 20)])
 def test_values_the_networks_refuse_are_config_errors(tmp_path, data, key, value):
     with pytest.raises(ConfigError, match=key):

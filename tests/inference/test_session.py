@@ -11,9 +11,10 @@ from amodal.models.build import build_model
 from amodal_fixtures import ellipse_video
 
 
-def _model(visible=False):
+def _model(visible=False, motion=False):
     cfg = Config()
     cfg.model.visible.enabled = visible
+    cfg.model.visible.motion = motion
     cfg.model.completion.crop_size = 32
     cfg.model.completion.width = 8
     torch.manual_seed(0)
@@ -108,7 +109,7 @@ def _scripted_detections(model, clip, flicker_frame=3):
     frames, vis, _ = clip
     index = {frames[t].tobytes(): t for t in range(len(frames))}
 
-    def fake(image, max_objects=16):
+    def fake(image, max_objects=16, previous=None):
         t = index[image.tobytes()]
         found = [Instance(vis[0, t], 0.9), Instance(vis[1, t], 0.8)]
         if t == flicker_frame:
@@ -167,3 +168,28 @@ def test_completion_threshold_sets_the_amodal_decision(clip):
     cfg.model.completion.threshold = 1.0
     with pytest.raises(ConfigError, match="threshold"):
         build_model(cfg)
+
+
+def test_a_motion_visible_net_is_given_the_previous_frame(clip):
+    frames = [f.copy() for f in clip[0][:4]]
+    seen = []
+    for motion in (True, False):
+        model = _model(visible=True, motion=motion)
+        real = model.visible.predict_instances
+
+        def spy(image, max_objects=16, previous=None, real=real):
+            seen.append(previous)
+            return real(image, max_objects, previous=previous)
+
+        model.visible.predict_instances = spy
+        session = AmodalSession(model)
+        buffer = frames[0].copy()
+        for f in frames[:3]:
+            buffer[...] = f  # a caller reusing one buffer for every frame
+            session.step(buffer)
+        session.reset()
+        session.step(frames[3])
+    motion_seen, plain_seen = seen[:4], seen[4:]
+    assert motion_seen[0] is None and motion_seen[3] is None  # first frame of a stream, and after reset
+    assert np.array_equal(motion_seen[1], frames[0]) and np.array_equal(motion_seen[2], frames[1])
+    assert all(p is None for p in plain_seen)  # nets without motion input never hold a frame
