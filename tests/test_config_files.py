@@ -24,11 +24,6 @@ def test_config_file_loads_and_builds(path):
         assert model.visible.in_channels == (6 if cfg.model.visible.motion else 3)
 
 
-def test_the_motion_recipe_differs_from_the_shipped_stage_2_only_in_motion_and_clip_length():
-    load = {p.name: load_config(str(p)) for p in CONFIGS if p.name in ("visible.yaml", "visible_motion.yaml")}
-    plain, motion = load["visible.yaml"], load["visible_motion.yaml"]
-    assert motion.model.visible.motion and not plain.model.visible.motion
-    assert motion.data.clip_length == 3 and plain.data.clip_length == 1
-    motion.model.visible.motion, motion.data.clip_length = False, 1
-    motion.train.out_dir = plain.train.out_dir
-    assert motion == plain
+def test_the_shipped_stage_2_trains_a_motion_network_on_clips_of_frames():
+    cfg = load_config(str(next(p for p in CONFIGS if p.name == "visible.yaml")))
+    assert cfg.model.visible.motion and cfg.data.clip_length >= 2
