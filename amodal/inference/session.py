@@ -247,7 +247,7 @@ class AmodalSession:
             if self.model.visible is None:
                 raise InputError("this model has no visible-mask network: pass visible_masks to step()")
             ids, vis, det = self._detect(image, size)
-        if self.model.visible is not None and self.model.visible.in_channels == 6:
+        if self.model.visible is not None and self.model.visible.motion:
             self._prev_image = image.copy()  # the caller may reuse its buffer
         self._forget(ids)
         n = len(ids)

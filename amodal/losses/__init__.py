@@ -89,7 +89,7 @@ def compute_losses(model: "AmodalModel", batch: "ClipBatch", cfg: "Config", rng:
         from amodal.losses.visible_picks import pick_visible_frames
 
         b, t = batch.visible_ids.shape[:2]
-        motion = model.visible.in_channels == 6
+        motion = model.visible.motion
         bi, ti, pi = (torch.as_tensor(a) for a in pick_visible_frames(b, t, visible_frames, rng, motion))
         out = model.visible(frames[bi, ti], frames[bi, pi] if motion else None)
         for name, value in model.visible.loss(out, batch.visible_ids[bi, ti]).items():

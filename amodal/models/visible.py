@@ -130,7 +130,8 @@ class VisibleNet(nn.Module):
             raise InputError(f"model.visible.width must be >= 4, got {cfg.width}")
         self.cfg = cfg
         w = cfg.width
-        self.in_channels = 6 if cfg.motion else 3  # RGB, or RGB of this frame and of the previous one
+        self.motion = bool(cfg.motion)  # also sees the previous frame
+        self.in_channels = 6 if self.motion else 3  # RGB, or RGB of this frame and of the previous one
         self.stem = nn.Sequential(ConvBN(self.in_channels, w, 3, 2), nn.ReLU(inplace=True), SepBlock(w, w))  # 1/2
         self.enc1 = nn.Sequential(SepBlock(w, 2 * w, 2), SepBlock(2 * w, 2 * w))  # 1/4
         self.enc2 = nn.Sequential(SepBlock(2 * w, 3 * w, 2), SepBlock(3 * w, 3 * w))  # 1/8
@@ -169,9 +170,10 @@ class VisibleNet(nn.Module):
             raise InputError(f"VisibleNet expects images (B, 3, H, W), got shape {tuple(images.shape)}")
         size = (self.cfg.input_height, self.cfg.input_width)
         x = images.float()
-        if self.in_channels == 6:
+        if self.motion:
             if previous is not None and previous.shape != images.shape:
-                raise InputError(f"previous frames {tuple(previous.shape)} differ in shape from images {tuple(images.shape)}")
+                raise InputError(f"previous frames {tuple(previous.shape)} differ in shape from "
+                                 f"images {tuple(images.shape)}")
             x = torch.cat([x, x if previous is None else previous.float()], 1)
         if tuple(x.shape[-2:]) != size:
             down = x.shape[-2] > size[0] or x.shape[-1] > size[1]
@@ -271,7 +273,7 @@ class VisibleNet(nn.Module):
         """Raw outputs (inference statistics) for RGB uint8 (H, W, 3) images of one size (and their
         previous frames, or None), checked by the caller; the caller's train/eval mode is restored."""
         x = self._to_input(images)
-        prev = self._to_input(previous) if previous is not None and self.in_channels == 6 else None
+        prev = self._to_input(previous) if previous is not None and self.motion else None
         if not self.training:
             return self(x, prev)
         self.eval()
