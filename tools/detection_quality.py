@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Sequence
 
 import numpy as np
 
@@ -80,14 +80,6 @@ def oracle_detections(net, out, ids: np.ndarray) -> Dict[str, List[np.ndarray]]:
     return res
 
 
-def _read_rgb(path) -> Optional[np.ndarray]:
-    """RGB uint8 (H, W, 3) image at `path`, or None when it cannot be read."""
-    import cv2
-
-    bgr = cv2.imread(str(path))
-    return None if bgr is None else cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-
-
 def main(argv: List[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("annotations")
@@ -97,9 +89,8 @@ def main(argv: List[str]) -> int:
     parser.add_argument("--min-pixels", type=int, default=50)
     parser.add_argument("--oracles", action="store_true", help="also score with true foreground / centers")
     args = parser.parse_args(argv)
-    import cv2
-
     from amodal.api import AmodalPredictor
+    from amodal.data.clips import read_video_frames
     from amodal.data.format import load_dataset
     from amodal.errors import AmodalError
 
@@ -120,10 +111,10 @@ def main(argv: List[str]) -> int:
         tracks = ds.tracks(video.id)
         for t in range(0, video.length, args.every):
             # motion networks also see the frame before (none at a video's first frame, as in a stream)
-            frames = [_read_rgb(ds.frame_path(video.id, k)) for k in ((t - 1, t) if t else (t,))]
-            if any(f is None for f in frames):
-                print(f"detection_quality: cannot read frame {ds.frame_path(video.id, t)} or the one before "
-                      "(frame images are needed)", file=sys.stderr)
+            try:
+                frames = read_video_frames(ds, video.id, (t - 1, t) if t else (t,))
+            except AmodalError as exc:
+                print(f"detection_quality: {exc} (frame images are needed)", file=sys.stderr)
                 return 2
             image, previous = frames[-1], (frames[0] if t else None)
             visible = [tr.visible_mask(t) for tr in tracks]
