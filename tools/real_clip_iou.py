@@ -62,10 +62,10 @@ def score_clip(masks, tracks) -> List[Dict[str, object]]:
 
     length = len(masks)
     frames = [masks[t] for t in range(length)]
+    first = next((m for f in frames for m in f.values()), None)
     for p in tracks:
         if len(p.segmentations) != length:
             raise InputError(f"prediction track {p.track_id} has {len(p.segmentations)} frames, the masks {length}")
-        first = next((frames[t][k] for t in range(length) for k in frames[t]), None)
         if first is not None and (p.height, p.width) != first.shape:
             raise InputError(f"predictions are {p.width}x{p.height}, the masks {first.shape[1]}x{first.shape[0]}")
     ids = sorted({k for f in frames for k in f})
