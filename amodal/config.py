@@ -37,6 +37,7 @@ class VisibleConfig:
     score_threshold: float = 0.0  # instances scoring lower are dropped
     hole_area: int = 64  # holes up to this many input pixels inside an instance are filled
     motion: bool = False  # the network also sees the previous frame (motion separates objects from clutter)
+    flow: bool = False  # ... and the optical flow between the two frames (needs motion)
 
 
 @dataclass

@@ -23,6 +23,9 @@ Design (chosen for 30 frames/s of the whole pipeline on a 2-core CPU):
   from its surroundings is the cue (and transfers to real video better than texture). At a
   stream's first frame the previous frame is the frame itself: no motion known. Trained on
   frames 1 or 2 apart (`amodal.losses.visible_picks`).
+* Flow input (`cfg.flow`, with `cfg.motion`): two more channels, the DIS optical flow between
+  the two frames relative to the frame's median motion (`amodal.models.motion_flow`): the
+  correspondences the small stem could not find itself, computed the same way on any video.
 """
 from __future__ import annotations
 
@@ -37,8 +40,9 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from amodal.config import VisibleConfig
-from amodal.errors import InputError
+from amodal.errors import ConfigError, InputError
 from amodal.models.instances import DecodeParams, Instance, decode_instances
+from amodal.models.motion_flow import relative_flow
 
 __all__ = ["VisibleNet", "VisibleOutput", "Instance", "visible_targets"]
 
@@ -130,8 +134,12 @@ class VisibleNet(nn.Module):
             raise InputError(f"model.visible.width must be >= 4, got {cfg.width}")
         self.cfg = cfg
         w = cfg.width
+        if cfg.flow and not cfg.motion:
+            raise ConfigError("model.visible.flow is computed from the previous frame: it needs model.visible.motion: true")
         self.motion = bool(cfg.motion)  # also sees the previous frame
-        self.in_channels = 6 if self.motion else 3  # RGB, or RGB of this frame and of the previous one
+        self.flow = bool(cfg.flow)  # ... and the optical flow between the two
+        # RGB of this frame, of the previous one (motion), flow (dx, dy) between them
+        self.in_channels = 3 + 3 * self.motion + 2 * self.flow
         self.stem = nn.Sequential(ConvBN(self.in_channels, w, 3, 2), nn.ReLU(inplace=True), SepBlock(w, w))  # 1/2
         self.enc1 = nn.Sequential(SepBlock(w, 2 * w, 2), SepBlock(2 * w, 2 * w))  # 1/4
         self.enc2 = nn.Sequential(SepBlock(2 * w, 3 * w, 2), SepBlock(3 * w, 3 * w))  # 1/8
@@ -178,7 +186,10 @@ class VisibleNet(nn.Module):
         if tuple(x.shape[-2:]) != size:
             down = x.shape[-2] > size[0] or x.shape[-1] > size[1]
             x = F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=down)
+        flow = relative_flow(x[:, :3], None if previous is None else x[:, 3:]) if self.flow else None
         x = (x * (1.0 / _STD)).sub_(_MEAN / _STD)
+        if flow is not None:
+            x = torch.cat([x, flow], 1)
         x = x.contiguous(memory_format=torch.channels_last)  # ~1.8x faster training than NCHW on CPU
         e0 = self.stem(x)
         e1 = self.enc1(e0)

@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from amodal.config import VisibleConfig
-from amodal.errors import InputError
+from amodal.errors import ConfigError, InputError
 from amodal.models.instances import DecodeParams, Instance, decode_instances
 from amodal.models.visible import ConvBN, VisibleNet, VisibleOutput, visible_targets
 
@@ -255,6 +255,23 @@ def test_motion_net_takes_the_previous_frame():
         net.predict_instances_batch([img], previous=[img, img])
 
 
+def test_flow_net_takes_the_flow_between_the_two_frames():
+    torch.manual_seed(0)
+    net = VisibleNet(tiny_cfg(motion=True, flow=True)).eval()
+    assert net.in_channels == 8
+    rng = np.random.default_rng(0)
+    x = torch.from_numpy(rng.random((2, 3, H, W), dtype=np.float32))
+    with torch.no_grad():
+        assert torch.equal(net(x).fg, net(x, x).fg)  # no previous frame = the frame twice = zero flow
+        moved = net(x, torch.roll(x, 3, dims=-1)).fg
+    # the same previous frame without the flow channels' weights gives another output: flow is read
+    with torch.no_grad():
+        net.stem[0].conv.weight[:, 6:] = 0
+        assert not torch.allclose(moved, net(x, torch.roll(x, 3, dims=-1)).fg)
+    with pytest.raises(ConfigError, match="needs model.visible.motion"):
+        VisibleNet(tiny_cfg(flow=True))
+
+
 def _moving_and_still_squares(rng: np.random.Generator):
     """Two frames with two identical squares on noise: one moved between them (the object), one did
     not (background clutter). Returns (previous, current) float (3, H, W), the current id map and
@@ -285,10 +302,10 @@ def test_motion_input_tells_a_moving_object_from_identical_still_clutter():
 
     held_out = draw(np.random.default_rng(99), 8)
     separation = {}
-    for motion in (False, True):
+    for motion, flow in ((False, False), (True, False), (True, True)):
         torch.manual_seed(0)
         rng = np.random.default_rng(0)
-        net = VisibleNet(tiny_cfg(motion=motion))
+        net = VisibleNet(tiny_cfg(motion=motion, flow=flow))
         opt = torch.optim.Adam(net.parameters(), lr=1e-2)
         for _ in range(40):  # new frames every step: positions cannot be memorised
             prev, cur, ids, _ = draw(rng, 4)
@@ -300,6 +317,7 @@ def test_motion_input_tells_a_moving_object_from_identical_still_clutter():
         prev, cur, ids, still = held_out
         with torch.no_grad():
             fg = torch.sigmoid(F.interpolate(net(cur, prev).fg, size=(H, W), mode="bilinear"))[:, 0].numpy()
-        separation[motion] = fg[ids.numpy() > 0].mean() - fg[still].mean()
+        separation[motion, flow] = fg[ids.numpy() > 0].mean() - fg[still].mean()
     # without motion the two squares look the same: the still one cannot be told apart
-    assert separation[False] < 0.15 and separation[True] > 0.3, separation
+    assert separation[False, False] < 0.15, separation
+    assert separation[True, False] > 0.3 and separation[True, True] > 0.3, separation

@@ -1,0 +1,67 @@
+"""Flow input channels: relative motion of an object, zero for a still scene or a camera pan."""
+import numpy as np
+import torch
+
+from amodal.models.motion_flow import FLOW_CLAMP, FLOW_UNIT, relative_flow
+
+H, W = 96, 128
+
+
+def _texture(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
+    """Smooth random texture, float (h, w, 3) in [0, 1] (DIS needs gradients to track)."""
+    import cv2
+
+    noise = rng.random((h // 4, w // 4, 3)).astype(np.float32)
+    return cv2.resize(noise, (w, h), interpolation=cv2.INTER_CUBIC).clip(0, 1)
+
+
+def _to_tensor(*imgs: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.stack(imgs)).permute(0, 3, 1, 2).float()
+
+
+def _square_scene(rng, shift: int):
+    """A textured square at x = 40 + shift on a still textured background, and the square's mask."""
+    bg, sq = _texture(rng, H, W), _texture(rng, 32, 32)
+    img = bg.copy()
+    img[32:64, 40 + shift:72 + shift] = sq
+    mask = np.zeros((H, W), bool)
+    mask[36:60, 44 + shift:68 + shift] = True  # interior, off the boundary
+    return img, mask
+
+
+def test_no_previous_frame_or_the_same_frame_twice_gives_zero_flow():
+    x = _to_tensor(_texture(np.random.default_rng(0), H, W))
+    for out in (relative_flow(x, None), relative_flow(x, x.clone())):
+        assert out.shape == (1, 2, H, W) and out.dtype == torch.float32
+        assert torch.count_nonzero(out) == 0
+
+
+def test_a_moving_object_stands_out_against_a_still_background():
+    rng = np.random.default_rng(1)
+    prev, _ = _square_scene(rng, 0)
+    cur = prev.copy()
+    cur[32:64, 44:76] = prev[32:64, 40:72]  # the square moved 4 px right; the background stayed
+    _, mask = _square_scene(np.random.default_rng(1), 4)
+    flow = relative_flow(_to_tensor(cur), _to_tensor(prev))[0].numpy()
+    dx, dy = np.median(flow[0][mask]), np.median(flow[1][mask])
+    # current -> previous: 4 px left (the ultrafast preset underestimates a small smooth patch's motion)
+    assert -4 / FLOW_UNIT - 0.5 < dx < -1.5 / FLOW_UNIT and abs(dy) < 0.5
+    far = np.zeros((H, W), bool)
+    far[:20], far[-20:] = True, True
+    assert np.abs(flow[:, far]).mean() < 0.2
+
+
+def test_a_camera_pan_is_subtracted():
+    rng = np.random.default_rng(2)
+    wide = _texture(rng, H, W + 8)
+    prev, cur = wide[:, :W], wide[:, 6:W + 6]  # everything moved 6 px left
+    flow = relative_flow(_to_tensor(cur), _to_tensor(prev))[0].numpy()
+    assert np.abs(flow[:, 16:-16, 16:-16]).mean() < 0.3
+
+
+def test_values_are_clamped_and_the_batch_is_per_pair():
+    rng = np.random.default_rng(3)
+    a, b = _texture(rng, H, W), _texture(rng, H, W)
+    out = relative_flow(_to_tensor(a, a), _to_tensor(b, a))
+    assert out.abs().max() <= FLOW_CLAMP
+    assert torch.count_nonzero(out[1]) == 0 and torch.count_nonzero(out[0]) > 0
