@@ -35,6 +35,7 @@ from amodal.models.memory import ShapeMemory, read_memories
 from amodal.models.ordering import depth_order, occlusion_rates
 from amodal.models.tracker import DEFAULT_MIN_HITS, Tracker
 from amodal.types import FrameResult
+from amodal.utils.images import check_rgb
 
 CROP_SCALE = 1.5
 MIN_CROP_SIDE = 24.0
@@ -179,9 +180,7 @@ class AmodalSession:
     # ------------------------------------------------------------------ internals
 
     def _check_image(self, image: np.ndarray) -> Tuple[int, int]:
-        if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
-            desc = f"{image.dtype} {image.shape}" if isinstance(image, np.ndarray) else type(image).__name__
-            raise InputError(f"expected an RGB uint8 image (H, W, 3), got {desc}")
+        check_rgb(image, "frame")
         size = image.shape[:2]
         if self._size is not None and size != self._size:
             raise InputError(f"frame size changed mid-stream from {self._size} to {size} (call reset() first)")

@@ -17,6 +17,8 @@ from typing import Optional, Sequence
 import cv2
 import numpy as np
 
+from amodal.utils.images import check_rgb
+
 IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], dtype=np.float32)
 
 
@@ -50,8 +52,7 @@ def _reduced_size(height: int, width: int, max_width: int) -> tuple:
 
 def to_gray_small(image: np.ndarray, max_width: int = 160) -> np.ndarray:
     """RGB uint8 (H, W, 3) -> downscaled grayscale uint8 (h, w), w <= max_width."""
-    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-        raise ValueError(f"expected an RGB uint8 image (H, W, 3), got {image.dtype} {image.shape}")
+    check_rgb(image)
     h, w = _reduced_size(image.shape[0], image.shape[1], max_width)
     gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
     if (h, w) != gray.shape:

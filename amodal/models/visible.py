@@ -43,6 +43,7 @@ from amodal.config import VisibleConfig
 from amodal.errors import ConfigError, InputError
 from amodal.models.instances import DecodeParams, Instance, decode_instances
 from amodal.models.motion_flow import relative_flow
+from amodal.utils.images import check_rgb
 
 __all__ = ["VisibleNet", "VisibleOutput", "Instance", "visible_targets"]
 
@@ -326,9 +327,7 @@ class VisibleNet(nn.Module):
 def _check_images(images: Sequence[np.ndarray], what: str) -> None:
     """Raise `InputError` unless every item is an RGB uint8 (H, W, 3) array of the first one's size."""
     for i, im in enumerate(images):
-        if not isinstance(im, np.ndarray) or im.dtype != np.uint8 or im.ndim != 3 or im.shape[2] != 3:
-            desc = f"{im.dtype} {im.shape}" if isinstance(im, np.ndarray) else type(im).__name__
-            raise InputError(f"{what} {i}: expected RGB uint8 (H, W, 3), got {desc}")
+        check_rgb(im, f"{what} {i}")
         if im.shape != images[0].shape:
             raise InputError(f"{what} {i}: size {im.shape} differs from {what} 0 {images[0].shape}")
 

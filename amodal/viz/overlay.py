@@ -15,6 +15,7 @@ import numpy as np
 
 from amodal.errors import InputError
 from amodal.types import FrameResult
+from amodal.utils.images import check_rgb
 
 Color = Tuple[int, int, int]
 
@@ -107,9 +108,7 @@ def _label(image: np.ndarray, text: str, anchor: Tuple[int, int], color: Color, 
 
 
 def _check(image: np.ndarray, result: FrameResult) -> None:
-    if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
-        shape = getattr(image, "shape", None)
-        raise InputError(f"draw_overlay expects an RGB uint8 image (H, W, 3), got {type(image).__name__} {shape}")
+    check_rgb(image, "draw_overlay: image")
     n = len(result.object_ids)
     for name in ("visible", "amodal"):
         masks = np.asarray(getattr(result, name))
