@@ -38,6 +38,8 @@ class VisibleConfig:
     hole_area: int = 64  # holes up to this many input pixels inside an instance are filled
     motion: bool = False  # the network also sees the previous frame (motion separates objects from clutter)
     flow: bool = False  # ... and the optical flow between the two frames (needs motion)
+    refine_radius: int = 0  # decoding: guided-filter radius (input pixels) snapping outlines to image edges; 0: off
+    refine_eps: float = 1e-4  # decoding: the guided filter's regularisation (image edges weaker than ~sqrt of it are ignored)
 
 
 @dataclass
@@ -57,7 +59,7 @@ class CompletionConfig:
 # checkpoints of one architecture (tools/take_network.py).
 DECODING_KEYS: Dict[str, Tuple[str, ...]] = {
     "visible": ("fg_threshold", "center_threshold", "nms_kernel", "vote_radius", "vote_radius_rel",
-                "score_threshold", "min_area", "hole_area"),
+                "score_threshold", "min_area", "hole_area", "refine_radius", "refine_eps"),
     "completion": ("threshold",),
 }
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -47,12 +47,13 @@ def summarize(totals: Dict[str, float]) -> Dict[str, float]:
             "detections_per_object": round(totals["detections"] / n, 3)}
 
 
-def oracle_detections(net, out, ids: np.ndarray) -> Dict[str, List[np.ndarray]]:
+def oracle_detections(net, out, ids: np.ndarray, image: Optional[np.ndarray] = None) -> Dict[str, List[np.ndarray]]:
     """Detections of one frame with true cues in place of the network's (see `--oracles`).
 
     Args:
         net: VisibleNet; out: its `VisibleOutput` for this one frame (batch 1).
         ids: int (H, W) true visible instance ids of the frame (0 = background).
+        image: RGB uint8 (H, W, 3), the frame (guides outline refinement, `refine_radius`).
 
     Returns:
         {"network": masks, "true_foreground": ..., "true_centers": ..., "true_foreground_and_centers": ...}
@@ -72,7 +73,7 @@ def oracle_detections(net, out, ids: np.ndarray) -> Dict[str, List[np.ndarray]]:
             "true_foreground_and_centers": (true_fg, true_ctr)}
     params = net.decode_params()
     res: Dict[str, List[np.ndarray]] = {
-        name: [inst.mask for inst in decode_instances(f, out.boundary[0, 0], c, out.offset[0], ids.shape, params)]
+        name: [inst.mask for inst in decode_instances(f, out.boundary[0, 0], c, out.offset[0], ids.shape, params, image)]
         for name, (f, c) in cues.items()}
     pred = (fg > 0).numpy()
     true = tg["fg"][0].numpy()
@@ -123,7 +124,7 @@ def main(argv: List[str]) -> int:
                 ids = np.zeros(image.shape[:2], np.int32)
                 for i, m in enumerate(visible):
                     ids[m] = i + 1
-                found = oracle_detections(net, net.infer([image], None if previous is None else [previous]), ids)
+                found = oracle_detections(net, net.infer([image], None if previous is None else [previous]), ids, image)
                 fg_counts = [a + b for a, b in zip(fg_counts, found.pop("foreground"))]
             else:
                 found = {"network": [inst.mask for inst in net.predict_instances(image, previous=previous)]}

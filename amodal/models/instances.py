@@ -14,20 +14,23 @@ OpenCV); only loops over the (few) instances remain:
    votes agree (>= `fragment_agreement`) are relabelled to their majority instance, which
    removes offset noise near edges without trusting boundaries that have gaps;
 5. labels are upsampled to the input size (nearest) and gated by the bilinearly upsampled
-   foreground (smooth outlines); small holes are filled, instances under `min_area` or
-   `score_threshold` dropped.
+   foreground (smooth outlines), optionally snapped to the image's edges by a guided filter
+   (`refine_radius` > 0 and the image given; `amodal.models.guided_filter`); small holes are
+   filled, instances under `min_area` or `score_threshold` dropped.
 
 Masks of different instances never overlap by construction (one label per pixel).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Tuple, Union
+from typing import List, Optional, Tuple, Union
 
 import cv2
 import numpy as np
 import torch
 from scipy.ndimage import find_objects
+
+from amodal.models.guided_filter import refine_probability
 
 ArrayLike = Union[np.ndarray, torch.Tensor]
 
@@ -59,6 +62,8 @@ class DecodeParams:
     hole_area: int = 64
     max_objects: int = 16
     fragment_agreement: float = 0.7
+    refine_radius: int = 0  # guided-filter window radius in network-input pixels (0: no refinement)
+    refine_eps: float = 1e-4
 
 
 def _logit(p: float) -> float:
@@ -229,6 +234,7 @@ def decode_instances(
     offsets: ArrayLike,
     out_size: Tuple[int, int],
     params: DecodeParams,
+    image: Optional[np.ndarray] = None,
 ) -> List[Instance]:
     """Instances of one image from network outputs.
 
@@ -237,6 +243,8 @@ def decode_instances(
         offsets: (2, h, w) (dy, dx) in output pixels from each pixel to its instance center.
         out_size: (H, W) of the input image; masks are returned at this size.
         params: decoding thresholds.
+        image: RGB uint8 (H, W, 3), the input image: guides the outline refinement
+            (`params.refine_radius` > 0). None: no refinement.
 
     Returns:
         Instances sorted by decreasing score, at most `params.max_objects`, disjoint masks.
@@ -271,11 +279,22 @@ def decode_instances(
                 peak[k] = _sigmoid(heat[sel].max())
     score = np.sqrt(np.clip(peak * mean_fg, 0.0, 1.0))
     # upsample: nearest labels gated by the bilinearly upsampled foreground (smooth outlines)
-    if (h, w) != (H, W):
-        lab_up = cv2.resize(labels.astype(np.uint16), (W, H), interpolation=cv2.INTER_NEAREST)
-        lab_up[cv2.resize(fg_l, (W, H), interpolation=cv2.INTER_LINEAR) <= thr] = 0
+    if params.refine_radius > 0 and image is not None:
+        radius = max(1, int(round(params.refine_radius * W / (2.0 * w))))  # network-input -> image pixels
+        fg_up = fg_l if (h, w) == (H, W) else cv2.resize(fg_l, (W, H), interpolation=cv2.INTER_LINEAR)
+        gate = refine_probability(_sigmoid(fg_up), image, radius, params.refine_eps) <= params.fg_threshold
+    elif (h, w) != (H, W):
+        gate = cv2.resize(fg_l, (W, H), interpolation=cv2.INTER_LINEAR) <= thr
     else:
-        lab_up = labels.astype(np.uint16)
+        gate = None
+    lab_up = labels.astype(np.uint16) if (h, w) == (H, W) else cv2.resize(
+        labels.astype(np.uint16), (W, H), interpolation=cv2.INTER_NEAREST)
+    if params.refine_radius > 0 and image is not None:  # the refined outline may lie outside the labels
+        reach = int(np.ceil(max(H / h, W / w)))
+        grown = cv2.dilate(lab_up, np.ones((2 * reach + 1, 2 * reach + 1), np.uint8))
+        lab_up = np.where(lab_up == 0, grown, lab_up)
+    if gate is not None:
+        lab_up[gate] = 0
     boxes = find_objects(labels)
     present = np.flatnonzero(counts > 0)
     present = present[present > 0]

@@ -133,6 +133,9 @@ class VisibleNet(nn.Module):
             raise InputError(f"model.visible.input_height/input_width must be >= 16, got {cfg.input_height}x{cfg.input_width}")
         if cfg.width < 4:
             raise InputError(f"model.visible.width must be >= 4, got {cfg.width}")
+        if cfg.refine_radius < 0 or cfg.refine_eps <= 0:
+            raise ConfigError(f"model.visible.refine_radius must be >= 0 and refine_eps > 0, "
+                              f"got {cfg.refine_radius} and {cfg.refine_eps}")
         self.cfg = cfg
         w = cfg.width
         if cfg.flow and not cfg.motion:
@@ -275,7 +278,8 @@ class VisibleNet(nn.Module):
         for b in range(len(images)):
             res.append(
                 decode_instances(
-                    out.fg[b, 0].cpu(), out.boundary[b, 0].cpu(), out.center[b, 0].cpu(), out.offset[b].cpu(), (H, W), params
+                    out.fg[b, 0].cpu(), out.boundary[b, 0].cpu(), out.center[b, 0].cpu(), out.offset[b].cpu(), (H, W), params,
+                    image=images[b],
                 )
             )
         return res
@@ -321,6 +325,8 @@ class VisibleNet(nn.Module):
             min_area=c.min_area,
             hole_area=c.hole_area,
             max_objects=max_objects,
+            refine_radius=c.refine_radius,
+            refine_eps=c.refine_eps,
         )
 
 

@@ -321,3 +321,14 @@ def test_motion_input_tells_a_moving_object_from_identical_still_clutter():
     # without motion the two squares look the same: the still one cannot be told apart
     assert separation[False, False] < 0.15, separation
     assert separation[True, False] > 0.3 and separation[True, True] > 0.3, separation
+
+
+def test_refinement_settings_are_checked():
+    with pytest.raises(ConfigError, match="refine_radius"):
+        VisibleNet(tiny_cfg(refine_radius=-1))
+    with pytest.raises(ConfigError, match="refine_eps"):
+        VisibleNet(tiny_cfg(refine_eps=0.0))
+    net = VisibleNet(tiny_cfg(refine_radius=3)).eval()
+    assert net.decode_params().refine_radius == 3
+    img = (np.random.default_rng(0).random((H, W, 3)) * 255).astype(np.uint8)
+    assert all(i.mask.shape == (H, W) for i in net.predict_instances(img))
