@@ -11,10 +11,11 @@ from amodal.models.build import build_model
 from amodal_fixtures import ellipse_video
 
 
-def _model(visible=False, motion=False):
+def _model(visible=False, motion=False, flow=False):
     cfg = Config()
     cfg.model.visible.enabled = visible
     cfg.model.visible.motion = motion
+    cfg.model.visible.flow = flow
     cfg.model.completion.crop_size = 32
     cfg.model.completion.width = 8
     torch.manual_seed(0)
@@ -193,3 +194,12 @@ def test_a_motion_visible_net_is_given_the_previous_frame(clip):
     assert motion_seen[0] is None and motion_seen[3] is None  # first frame of a stream, and after reset
     assert np.array_equal(motion_seen[1], frames[0]) and np.array_equal(motion_seen[2], frames[1])
     assert all(p is None for p in plain_seen)  # nets without motion input never hold a frame
+
+
+def test_a_flow_visible_net_streams_with_refined_outlines(clip):
+    model = _model(visible=True, motion=True, flow=True)
+    model.visible.cfg.refine_radius = 4
+    session = AmodalSession(model, min_hits=1)
+    for f in clip[0][:4]:
+        r = session.step(f)
+        assert r.visible.shape[1:] == f.shape[:2] and (r.amodal | ~r.visible).all()
