@@ -3,6 +3,8 @@ from pathlib import Path
 
 import pytest
 
+import amodal
+
 from amodal.config import load_config
 from amodal.models.build import build_model
 
@@ -21,9 +23,21 @@ def test_config_file_loads_and_builds(path):
     model = build_model(cfg)
     assert (model.visible is not None) == cfg.model.visible.enabled
     if cfg.model.visible.enabled:
-        assert model.visible.in_channels == (6 if cfg.model.visible.motion else 3)
+        v = cfg.model.visible
+        assert model.visible.in_channels == 3 + 3 * v.motion + 2 * v.flow
 
 
 def test_the_shipped_stage_2_trains_a_motion_network_on_clips_of_frames():
     cfg = load_config(str(next(p for p in CONFIGS if p.name == "visible.yaml")))
     assert cfg.model.visible.motion and cfg.data.clip_length >= 2
+
+
+def test_the_shipped_checkpoint_is_what_the_stage_2_recipe_describes():
+    import dataclasses
+
+    from amodal.engine.checkpoint import load_checkpoint
+
+    recipe = load_config(str(next(p for p in CONFIGS if p.name == "visible.yaml")))
+    shipped = load_checkpoint(Path(amodal.__file__).parent / "weights" / "default.pt")["config"]["model"]
+    assert shipped["visible"] == dataclasses.asdict(recipe.model.visible)
+    assert shipped["completion"] == dataclasses.asdict(recipe.model.completion)
