@@ -172,8 +172,9 @@ class VisibleNet(nn.Module):
         Args:
             images: float32 (B, 3, H, W) RGB in [0, 1], any H, W.
             previous: float32 (B, 3, H, W) the frames before `images` (motion networks,
-                `cfg.motion`; None: no motion known, as at a stream's first frame). Ignored
-                by networks without motion input.
+                `cfg.motion`, which also compute the flow from them with `cfg.flow`; None: no
+                motion known, as at a stream's first frame). Ignored by networks without
+                motion input.
 
         Returns:
             `VisibleOutput` at (input_height / 2, input_width / 2).
