@@ -279,25 +279,21 @@ def decode_instances(
                 peak[k] = _sigmoid(heat[sel].max())
     score = np.sqrt(np.clip(peak * mean_fg, 0.0, 1.0))
     # upsample: nearest labels gated by the bilinearly upsampled foreground (smooth outlines)
-    refine = params.refine_radius > 0 and image is not None
-    if refine:
+    same = (h, w) == (H, W)
+    lab_up = labels.astype(np.uint16)
+    if not same:
+        lab_up = cv2.resize(lab_up, (W, H), interpolation=cv2.INTER_NEAREST)
+    fg_up = fg_l if same else cv2.resize(fg_l, (W, H), interpolation=cv2.INTER_LINEAR)
+    if params.refine_radius > 0 and image is not None:
         if image.shape[:2] != (H, W):
             raise ValueError(f"decode_instances: image {image.shape[:2]} differs from out_size {(H, W)}")
         radius = max(1, int(round(params.refine_radius * W / (2.0 * w))))  # network-input -> image pixels
-        fg_up = fg_l if (h, w) == (H, W) else cv2.resize(fg_l, (W, H), interpolation=cv2.INTER_LINEAR)
-        gate = refine_probability(_sigmoid(fg_up), image, radius, params.refine_eps) <= params.fg_threshold
-    elif (h, w) != (H, W):
-        gate = cv2.resize(fg_l, (W, H), interpolation=cv2.INTER_LINEAR) <= thr
-    else:
-        gate = None
-    lab_up = labels.astype(np.uint16) if (h, w) == (H, W) else cv2.resize(
-        labels.astype(np.uint16), (W, H), interpolation=cv2.INTER_NEAREST)
-    if refine:  # the refined outline may lie outside the labels
-        reach = int(np.ceil(max(H / h, W / w)))
+        reach = int(np.ceil(max(H / h, W / w)))  # the refined outline may lie outside the labels: grow them
         grown = cv2.dilate(lab_up, np.ones((2 * reach + 1, 2 * reach + 1), np.uint8))
         lab_up = np.where(lab_up == 0, grown, lab_up)
-    if gate is not None:
-        lab_up[gate] = 0
+        lab_up[refine_probability(_sigmoid(fg_up), image, radius, params.refine_eps) <= params.fg_threshold] = 0
+    elif not same:
+        lab_up[fg_up <= thr] = 0
     boxes = find_objects(labels)
     present = np.flatnonzero(counts > 0)
     present = present[present > 0]
