@@ -26,6 +26,7 @@ class VisibleConfig:
     width: int = 16
     input_height: int = 240
     input_width: int = 320
+    keep_aspect: bool = True  # frames of another aspect are resized to about input_height x input_width pixels, undistorted
     embed_dim: int = 8  # unused: VisibleNet separates instances with centers + offsets, not embeddings
     min_area: int = 20
     offset_scale: float = 10.0  # center offsets are predicted in units of this many output pixels
@@ -54,12 +55,13 @@ class CompletionConfig:
     threshold: float = 0.5  # amodal probability above which a pixel under another object joins the object
 
 
-# Model config keys that only change how outputs are decoded at inference, not the weights or their
-# training: they may be chosen after training (tools/set_decoding.py) and may differ between
+# Model config keys that only change how outputs are decoded at inference (or, keep_aspect, how a
+# frame that is not 4:3 is sized for the network), not the weights or their training on 4:3
+# frames: they may be chosen after training (tools/set_decoding.py) and may differ between
 # checkpoints of one architecture (tools/take_network.py).
 DECODING_KEYS: Dict[str, Tuple[str, ...]] = {
     "visible": ("fg_threshold", "center_threshold", "nms_kernel", "vote_radius", "vote_radius_rel",
-                "score_threshold", "min_area", "hole_area", "refine_radius", "refine_eps"),
+                "score_threshold", "min_area", "hole_area", "refine_radius", "refine_eps", "keep_aspect"),
     "completion": ("threshold",),
 }
 
@@ -79,6 +81,8 @@ class DataConfig:
     max_objects: int = 8
     num_workers: int = 0
     augment: bool = True
+    scale_range: List[float] = field(default_factory=lambda: [0.9, 1.15])  # augmentation zoom (> 1: objects larger)
+    translate: float = 0.05  # augmentation shift, a fraction of the frame size either way
 
 
 @dataclass

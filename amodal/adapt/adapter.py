@@ -192,7 +192,8 @@ def adapt_model(model: nn.Module, cfg: Config, dataset_json: Union[str, Path], d
     model.to(dev)
     d, t, a = cfg.data, cfg.train, cfg.adapt
     kw = dict(clip_length=d.clip_length, stride=d.clip_stride, max_objects=d.max_objects, with_amodal=False)
-    train_ds = ClipDataset(dataset_json, augment=d.augment, seed=t.seed, **kw)
+    train_ds = ClipDataset(dataset_json, augment=d.augment, seed=t.seed, scale_range=d.scale_range,
+                           translate=d.translate, **kw)
     val_ds = ClipDataset(dataset_json, augment=False, seed=t.seed, size=train_ds.size, **kw)
     span = clip_span(cfg)
     lengths = {v.id: v.length for v in train_ds.ds.videos}

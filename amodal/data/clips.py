@@ -184,6 +184,8 @@ class ClipDataset(torch.utils.data.Dataset):
         stride: frames between consecutive clip frames.
         max_objects: K object slots.
         augment: clip-consistent augmentation (`amodal.data.transforms.ClipAugment`).
+        scale_range: (min, max) zoom of the augmentation.
+        translate: largest shift of the augmentation (fraction of the frame).
         seed: base of the per-item augmentation draws.
         with_amodal: also load and return amodal masks (evaluation / supervised upper bound only).
         image_root: folder of the frame files (default: see `amodal.data.format.load_dataset`).
@@ -194,7 +196,8 @@ class ClipDataset(torch.utils.data.Dataset):
 
     def __init__(self, dataset_path: Union[str, Path], clip_length: int = 8, stride: int = 1, max_objects: int = 8,
                  augment: bool = True, seed: int = 0, with_amodal: bool = False, image_root: Optional[Union[str, Path]] = None,
-                 size: Optional[Tuple[int, int]] = None, cache_dir: Optional[Path] = None, show_progress: bool = False) -> None:
+                 size: Optional[Tuple[int, int]] = None, cache_dir: Optional[Path] = None, show_progress: bool = False,
+                 scale_range: Sequence[float] = (0.9, 1.15), translate: float = 0.05) -> None:
         from amodal.data.format import load_dataset
 
         if clip_length < 1 or stride < 1 or max_objects < 1:
@@ -217,7 +220,7 @@ class ClipDataset(torch.utils.data.Dataset):
         if augment:
             from amodal.data.transforms import ClipAugment
 
-            self.augment = ClipAugment()
+            self.augment = ClipAugment(scale=scale_range, translate=translate)
 
     def __len__(self) -> int:
         return len(self.items)

@@ -15,11 +15,13 @@ import albumentations as A
 import cv2
 import numpy as np
 
+from amodal.errors import ConfigError
 
-def _geometric() -> A.ReplayCompose:
+
+def _geometric(scale: Tuple[float, float], translate: float) -> A.ReplayCompose:
     return A.ReplayCompose([
         A.HorizontalFlip(p=0.5),
-        A.Affine(scale=(0.9, 1.15), rotate=(-10, 10), translate_percent=(-0.05, 0.05), p=0.7,
+        A.Affine(scale=scale, rotate=(-10, 10), translate_percent=(-translate, translate), p=0.7,
                  interpolation=cv2.INTER_LINEAR, mask_interpolation=cv2.INTER_NEAREST,
                  border_mode=cv2.BORDER_CONSTANT, fill=0, fill_mask=0),
     ])
@@ -58,10 +60,18 @@ class ClipAugment:
     Args:
         geometric: flips and affine (positions change: motions must follow, see `transform_motions`).
         photometric: colour jitter, blur, noise.
+        scale: (min, max) affine zoom, drawn uniformly (> 1 shows objects larger, cropping the frame).
+        translate: largest affine shift, a fraction of the frame size either way.
     """
 
-    def __init__(self, geometric: bool = True, photometric: bool = True) -> None:
-        self.geo = _geometric() if geometric else None
+    def __init__(self, geometric: bool = True, photometric: bool = True,
+                 scale: Sequence[float] = (0.9, 1.15), translate: float = 0.05) -> None:
+        scale = tuple(float(s) for s in scale)
+        if len(scale) != 2 or not 0.0 < scale[0] <= scale[1]:
+            raise ConfigError(f"augmentation scale range must be [min, max] with 0 < min <= max, got {list(scale)}")
+        if not 0.0 <= float(translate) < 1.0:
+            raise ConfigError(f"augmentation translate must be in [0, 1), got {translate}")
+        self.geo = _geometric(scale, float(translate)) if geometric else None
         self.photo = _photometric() if photometric else None
 
     def __call__(self, frames: Sequence[np.ndarray], masks: Sequence[Sequence[np.ndarray]], seed: int

@@ -3,7 +3,8 @@
 Design (chosen for 30 frames/s of the whole pipeline on a 2-core CPU):
 
 * Input RGB in [0, 1] is resized inside to `cfg.input_height x cfg.input_width` (320x240 by
-  default). A stride-2 stem brings it to the internal resolution (160x120), where all heads are
+  default); with `cfg.keep_aspect`, frames of another aspect ratio keep theirs at about the same
+  pixel count (`input_size`: 16:9 -> 368x208) instead of being squashed. A stride-2 stem brings it to the internal resolution (160x120), where all heads are
   predicted; logits are upsampled to the image size only when final masks are made.
 * Encoder: depthwise-separable residual blocks with BatchNorm down to 1/16 (plus dilated blocks
   for context: offsets to far centers need a large receptive field). Decoder: FPN-style
@@ -29,6 +30,7 @@ Design (chosen for 30 frames/s of the whole pipeline on a 2-core CPU):
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -161,12 +163,22 @@ class VisibleNet(nn.Module):
         with torch.no_grad():  # start rare classes at a low prior (stable focal/BCE at init)
             self.head[-1].bias.copy_(torch.tensor([0.0, -2.0, -2.2, 0.0, 0.0]))
 
+    def input_size(self, height: int, width: int) -> Tuple[int, int]:
+        """(h, w) the network sees a (height, width) frame at: `cfg.input_height x cfg.input_width`,
+        or with `cfg.keep_aspect` the frame's own aspect at about as many pixels (sides multiples
+        of 16, the encoder's stride), so that objects are not squashed."""
+        h0, w0 = self.cfg.input_height, self.cfg.input_width
+        if not self.cfg.keep_aspect or height * w0 == width * h0:
+            return h0, w0
+        s = math.sqrt(h0 * w0 / float(height * width))
+        return max(16, int(round(height * s / 16.0)) * 16), max(16, int(round(width * s / 16.0)) * 16)
+
     @property
     def output_stride(self) -> int:
         """Network input pixels per output pixel."""
         return 2
 
-    def forward(self, images: Tensor, previous: Optional[Tensor] = None) -> VisibleOutput:
+    def forward(self, images: Tensor, previous: Optional[Tensor] = None, sized: bool = False) -> VisibleOutput:
         """Predict per-pixel cues.
 
         Args:
@@ -175,13 +187,15 @@ class VisibleNet(nn.Module):
                 `cfg.motion`, which also compute the flow from them with `cfg.flow`; None: no
                 motion known, as at a stream's first frame). Ignored by networks without
                 motion input.
+            sized: the images were already resized to `input_size` of their frames (as `infer`
+                does), so they are used as they are.
 
         Returns:
-            `VisibleOutput` at (input_height / 2, input_width / 2).
+            `VisibleOutput` at half of `input_size(H, W)` (of H, W themselves when `sized`).
         """
         if images.dim() != 4 or images.shape[1] != 3:
             raise InputError(f"VisibleNet expects images (B, 3, H, W), got shape {tuple(images.shape)}")
-        size = (self.cfg.input_height, self.cfg.input_width)
+        size = tuple(images.shape[-2:]) if sized else self.input_size(images.shape[-2], images.shape[-1])
         x = images.float()
         if self.motion:
             if previous is not None and previous.shape != images.shape:
@@ -292,10 +306,10 @@ class VisibleNet(nn.Module):
         x = self._to_input(images)
         prev = self._to_input(previous) if previous is not None and self.motion else None
         if not self.training:
-            return self(x, prev)
+            return self(x, prev, sized=True)
         self.eval()
         try:
-            return self(x, prev)
+            return self(x, prev, sized=True)
         finally:
             self.train()
 
@@ -304,8 +318,8 @@ class VisibleNet(nn.Module):
 
         Resizing uses OpenCV (area when shrinking) on uint8, which is much cheaper than on tensors.
         """
-        size = (self.cfg.input_width, self.cfg.input_height)
         H, W = images[0].shape[:2]
+        size = self.input_size(H, W)[::-1]
         if (W, H) != size:
             interp = cv2.INTER_AREA if W > size[0] or H > size[1] else cv2.INTER_LINEAR
             images = [cv2.resize(im, size, interpolation=interp) for im in images]

@@ -52,3 +52,24 @@ def test_transform_motions_and_resize():
     np.testing.assert_allclose(moved[0], [[1, 0, -2], [0, 1, 0]], atol=1e-6)
     f, m, g = resize_clip([np.zeros((48, 64, 3), np.uint8)], [[np.zeros((48, 64), np.uint8)]], 32, 24)
     assert f[0].shape == (24, 32, 3) and m[0][0].shape == (24, 32) and g[0, 0] == 0.5
+
+
+def test_zoom_range_scales_objects_and_is_checked():
+    """`scale` sets the affine zoom: at 2x an object covers about 4x the pixels (when the affine is
+    drawn, p=0.7); bad ranges are a ConfigError."""
+    import pytest
+
+    from amodal.errors import ConfigError
+
+    mask = np.zeros((48, 64), np.uint8)
+    mask[20:28, 28:36] = 1  # 64 px in the middle (stays inside the frame at 2x)
+    frame = np.zeros((48, 64, 3), np.uint8)
+    aug = ClipAugment(photometric=False, scale=(2.0, 2.0), translate=0.0)
+    areas = {int(np.count_nonzero(aug([frame], [[mask]], seed)[1][0][0])) for seed in range(12)}
+    assert 64 in areas  # affine not drawn
+    assert all(a == 64 or 200 <= a <= 320 for a in areas) and max(areas) >= 200, areas
+    for scale in [(0.0, 1.0), (2.0, 1.0), (1.0,)]:
+        with pytest.raises(ConfigError):
+            ClipAugment(scale=scale)
+    with pytest.raises(ConfigError):
+        ClipAugment(translate=1.5)

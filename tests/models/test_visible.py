@@ -44,7 +44,7 @@ def batch(n: int = 2, seed: int = 0):
 
 def test_forward_shapes_any_input_size():
     torch.manual_seed(0)
-    net = VisibleNet(tiny_cfg())
+    net = VisibleNet(tiny_cfg(keep_aspect=False))
     for size in [(H, W), (37, 91)]:
         out = net(torch.rand(2, 3, *size))
         assert isinstance(out, VisibleOutput)
@@ -123,6 +123,21 @@ def test_overfits_tiny_batch():
         totals.append(float(total.detach()))
     assert all(np.isfinite(totals))
     assert np.mean(totals[-3:]) < 0.5 * np.mean(totals[:3])
+
+
+def test_frames_of_another_aspect_keep_it():
+    """A 16:9 frame is not squashed into the 4:3 input: it keeps its aspect at about as many pixels."""
+    torch.manual_seed(0)
+    net = VisibleNet(tiny_cfg()).eval()  # input 48x64 (4:3)
+    assert net.input_size(H, W) == (H, W) and net.input_size(480, 640) == (H, W)
+    h, w = net.input_size(36, 64)
+    assert h % 16 == 0 and w % 16 == 0 and abs(w / h - 16 / 9) < 0.2 and 0.7 < h * w / (H * W) < 1.4
+    assert net.input_size(64, 36) == (w, h)  # portrait
+    assert net(torch.rand(1, 3, 36, 64)).fg.shape[-2:] == (h // 2, w // 2)
+    img = (np.random.default_rng(0).random((36, 64, 3)) * 255).astype(np.uint8)
+    assert net.infer([img]).fg.shape[-2:] == (h // 2, w // 2)  # the numpy path sizes alike
+    assert all(i.mask.shape == (36, 64) for i in net.predict_instances(img))
+    assert VisibleNet(tiny_cfg(keep_aspect=False)).input_size(36, 64) == (H, W)
 
 
 def test_predict_instances_contract():
