@@ -1,0 +1,162 @@
+"""An amodal test set from real clips: a synthetic occluder sweeps across each clip's real object.
+
+Real footage with amodal truth cannot be downloaded here, and the real clips of
+../shared/real-clips annotate one target's visible mask and not its occluders, so the completion
+has nothing to complete against on them. This tool makes the truth: it pastes a textured bar into
+the frames that sweeps across the target (from beside it, across it, and out again), so the
+target's hidden part is known (its annotated mask under the bar) while its shape, deformation and
+motion stay real. Two sweeps per clip: a vertical bar moving left to right, a horizontal bar moving
+top to bottom.
+
+Written in the native format (frames as PNG, `annotations.json` with visible and amodal masks of the
+target and of the bar), so `amodal eval --given-visible` scores it like any benchmark:
+
+    python tools/real_clip_occluders.py ../shared/real-clips OUT
+    amodal eval --gt OUT/annotations.json --given-visible --compare copy,convex,ours --occ-min 0.01 --out EVAL
+
+(`--occ-min 0.01` keeps the target's occluded frames; the bar itself is never occluded.) A clip is a
+folder with `frames/` (images) and `masks/` (one PNG per frame, grey or colour-coded ids, nonzero =
+the target; the smallest nonzero id when there are several).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Dict, List, Tuple
+
+import cv2
+import numpy as np
+
+from amodal.data.synth.writer import frame_name, write_frames
+from amodal.errors import AmodalError, InputError
+from amodal.utils.masks import encode_rle
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp"}
+
+
+def read_clip(folder: Path) -> Tuple[np.ndarray, np.ndarray]:
+    """(frames uint8 (T, H, W, 3) RGB, target masks bool (T, H, W)) of a clip folder."""
+    frame_files = sorted(p for p in (folder / "frames").iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    mask_files = sorted(p for p in (folder / "masks").iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not frame_files or len(frame_files) != len(mask_files):
+        raise InputError(f"{folder}: needs frames/ and masks/ with one mask per frame "
+                         f"({len(frame_files)} frames, {len(mask_files)} masks)")
+    frames, masks = [], []
+    for f, m in zip(frame_files, mask_files):
+        img = cv2.imread(str(f), cv2.IMREAD_COLOR)
+        ids = cv2.imread(str(m), cv2.IMREAD_UNCHANGED)
+        if img is None or ids is None:
+            raise InputError(f"{folder}: cannot read {f.name} or {m.name}")
+        if ids.ndim == 3:  # colour-coded ids: one integer per colour
+            ids = ids[..., :3].astype(np.int64)
+            ids = ids[..., 0] + 256 * ids[..., 1] + 65536 * ids[..., 2]
+        if ids.shape != img.shape[:2]:
+            raise InputError(f"{folder}: mask {m.name} {ids.shape} differs from frame {f.name} {img.shape[:2]}")
+        frames.append(cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
+        masks.append(ids)
+    ids = np.stack(masks)
+    values = np.unique(ids[ids > 0])
+    if values.size == 0:
+        raise InputError(f"{folder}: the masks are empty")
+    return np.stack(frames), ids == values[0]
+
+
+def bar_masks(target: np.ndarray, vertical: bool, width: float = 0.3) -> np.ndarray:
+    """bool (T, H, W): a bar `width` x the target's extent wide that sweeps across the target.
+
+    The sweep runs over the union box of the target in all frames: it starts just outside it
+    (first frames unoccluded, so the memory sees the whole object) and ends just outside it.
+    """
+    t_len, h, w = target.shape
+    ys, xs = np.nonzero(target.any(0))
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    extent = (x1 - x0) if vertical else (y1 - y0)
+    thick = max(4, int(round(width * extent)))
+    start = (x0 if vertical else y0) - thick - extent * 0.1
+    stop = (x1 if vertical else y1) + extent * 0.1
+    out = np.zeros((t_len, h, w), bool)
+    for t in range(t_len):
+        a = int(round(start + (stop - start) * t / max(1, t_len - 1)))
+        lo, hi = max(0, a), max(0, a + thick)
+        if vertical:
+            out[t, max(0, y0 - 8):min(h, y1 + 8), lo:hi] = True
+        else:
+            out[t, lo:hi, max(0, x0 - 8):min(w, x1 + 8)] = True
+    return out
+
+
+def paste(frames: np.ndarray, masks: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Frames with a textured bar (one colour with stripes and noise, fixed to the bar) pasted in."""
+    out = frames.copy()
+    colour = rng.integers(30, 226, 3).astype(np.float32)
+    h, w = frames.shape[1:3]
+    yy, xx = np.mgrid[:h, :w]
+    for t in range(len(frames)):
+        m = masks[t]
+        if not m.any():
+            continue
+        ys, xs = np.nonzero(m)
+        stripes = 0.8 + 0.2 * np.sign(np.sin((yy[m] - ys.min() + xx[m] - xs.min()) / 6.0))
+        tex = colour[None] * stripes[:, None] + rng.normal(0.0, 6.0, (ys.size, 3))
+        out[t][m] = np.clip(tex, 0, 255).astype(np.uint8)
+    return out
+
+
+def _track(video_id: int, category_id: int, visible: np.ndarray, amodal: np.ndarray) -> Dict[str, object]:
+    enc = lambda ms: [encode_rle(m) if m.any() else None for m in ms]  # noqa: E731
+    return {"video_id": video_id, "category_id": category_id, "iscrowd": 0,
+            "segmentations": enc(visible), "amodal_segmentations": enc(amodal)}
+
+
+def build(clips: List[Path], out_dir: Path, seed: int = 0) -> Dict[str, object]:
+    """Write the test set under `out_dir` and return its annotation dict."""
+    rng = np.random.default_rng(seed)
+    videos, anns = [], []
+    for clip in clips:
+        frames, target = read_clip(clip)
+        for vertical in (True, False):
+            index = len(videos)
+            bar = bar_masks(target, vertical)
+            write_frames(paste(frames, bar, rng), out_dir, index)
+            t_len, h, w = target.shape
+            videos.append({"id": index + 1, "width": int(w), "height": int(h), "length": int(t_len),
+                           "file_names": [frame_name(index, t) for t in range(t_len)],
+                           "name": f"{clip.name}-{'vertical' if vertical else 'horizontal'}"})
+            anns.append(_track(index + 1, 1, target & ~bar, target))
+            anns.append(_track(index + 1, 2, bar, bar))
+    for i, a in enumerate(anns):
+        a["id"] = i + 1
+    data = {"videos": videos, "categories": [{"id": 1, "name": "target"}, {"id": 2, "name": "occluder"}],
+            "annotations": anns}
+    (out_dir / "annotations.json").write_text(json.dumps(data))
+    return data
+
+
+def main(argv: List[str]) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("clips", help="a clip folder (frames/, masks/) or a folder of clip folders")
+    ap.add_argument("out", help="output folder (must not exist)")
+    ap.add_argument("--seed", type=int, default=0, help="bar colours")
+    args = ap.parse_args(argv)
+    root, out = Path(args.clips), Path(args.out)
+    try:
+        if not root.is_dir():
+            raise InputError(f"{root}: no such folder")
+        clips = [root] if (root / "frames").is_dir() else sorted(p for p in root.iterdir() if (p / "frames").is_dir())
+        if not clips:
+            raise InputError(f"{root}: no clip folder (with frames/ and masks/) found")
+        if out.exists():
+            raise InputError(f"{out} exists: give a new folder")
+        out.mkdir(parents=True)
+        data = build(clips, out, args.seed)
+    except AmodalError as exc:
+        print(f"real_clip_occluders: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {len(data['videos'])} videos of {len(clips)} clips to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
