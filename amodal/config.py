@@ -26,7 +26,7 @@ class VisibleConfig:
     width: int = 16
     input_height: int = 240
     input_width: int = 320
-    keep_aspect: bool = True  # frames of another aspect are resized to about input_height x input_width pixels, undistorted
+    keep_aspect: bool = True  # other aspects: about input_height x input_width pixels, not squashed
     embed_dim: int = 8  # unused: VisibleNet separates instances with centers + offsets, not embeddings
     min_area: int = 20
     offset_scale: float = 10.0  # center offsets are predicted in units of this many output pixels

@@ -4,8 +4,9 @@ Design (chosen for 30 frames/s of the whole pipeline on a 2-core CPU):
 
 * Input RGB in [0, 1] is resized inside to `cfg.input_height x cfg.input_width` (320x240 by
   default); with `cfg.keep_aspect`, frames of another aspect ratio keep theirs at about the same
-  pixel count (`input_size`: 16:9 -> 368x208) instead of being squashed. A stride-2 stem brings it to the internal resolution (160x120), where all heads are
-  predicted; logits are upsampled to the image size only when final masks are made.
+  pixel count (`input_size`: 16:9 -> 368x208) instead of being squashed. A stride-2 stem brings
+  it to the internal resolution (160x120), where all heads are predicted; logits are upsampled
+  to the image size only when final masks are made.
 * Encoder: depthwise-separable residual blocks with BatchNorm down to 1/16 (plus dilated blocks
   for context: offsets to far centers need a large receptive field). Decoder: FPN-style
   top-down path with additive lateral connections back to 1/2. Width `cfg.width` (16 by default, 48 in the shipped checkpoint).
