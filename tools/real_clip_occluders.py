@@ -6,7 +6,8 @@ has nothing to complete against on them. This tool makes the truth: it pastes a 
 the frames that sweeps across the target (from beside it, across it, and out again), so the
 target's hidden part is known (its annotated mask under the bar) while its shape, deformation and
 motion stay real. Two sweeps per clip: a vertical bar moving left to right, a horizontal bar moving
-top to bottom.
+top to bottom; with `--occluders objects` (or `all`), the next clip's real object, cut out frame by
+frame, walks across instead (real shape and texture for the occluder too).
 
 Written in the native format (frames as PNG, `annotations.json` with visible and amodal masks of the
 target and of the bar), so `amodal eval --given-visible` scores it like any benchmark:
@@ -14,7 +15,7 @@ target and of the bar), so `amodal eval --given-visible` scores it like any benc
     python tools/real_clip_occluders.py ../shared/real-clips OUT
     amodal eval --gt OUT/annotations.json --given-visible --compare copy,convex,ours --occ-min 0.01 --out EVAL
 
-(`--occ-min 0.01` keeps the target's occluded frames; the bar itself is never occluded.) A clip is a
+(`--occ-min 0.01` keeps the target's occluded frames; the occluder itself is never occluded.) A clip is a
 folder with `frames/` (images) and `masks/` (one PNG per frame, grey or colour-coded ids, nonzero =
 the target; the smallest nonzero id when there are several).
 """
@@ -104,28 +105,87 @@ def paste(frames: np.ndarray, masks: np.ndarray, rng: np.random.Generator) -> np
     return out
 
 
+def object_occluder(target: np.ndarray, src_frames: np.ndarray, src_masks: np.ndarray, height: float = 0.7
+                    ) -> Tuple[np.ndarray, np.ndarray]:
+    """A real object (another clip's annotated one, cut out frame by frame) walking across the target.
+
+    It is scaled to `height` x the target's union-box height, stands on the box's bottom edge and
+    sweeps left to right from beside the box to beyond it, like the vertical bar.
+
+    Returns:
+        (masks bool (T, H, W), pixels uint8 (T, H, W, 3)) of the occluder in the target's frames.
+    """
+    t_len, h, w = target.shape
+    ys, xs = np.nonzero(target.any(0))
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    masks = np.zeros((t_len, h, w), bool)
+    pixels = np.zeros((t_len, h, w, 3), np.uint8)
+    present = [t for t in range(len(src_masks)) if src_masks[t].any()]
+    for t in range(t_len):
+        s = present[t % len(present)]
+        sy, sx = np.nonzero(src_masks[s])
+        cy0, cy1, cx0, cx1 = sy.min(), sy.max() + 1, sx.min(), sx.max() + 1
+        scale = height * (y1 - y0) / float(cy1 - cy0)
+        ph, pw = max(1, int(round((cy1 - cy0) * scale))), max(1, int(round((cx1 - cx0) * scale)))
+        patch = cv2.resize(src_frames[s, cy0:cy1, cx0:cx1], (pw, ph), interpolation=cv2.INTER_AREA)
+        pmask = cv2.resize(src_masks[s, cy0:cy1, cx0:cx1].astype(np.uint8), (pw, ph),
+                           interpolation=cv2.INTER_NEAREST) > 0
+        start, stop = x0 - pw - 0.1 * (x1 - x0), x1 + 0.1 * (x1 - x0)
+        left = int(round(start + (stop - start) * t / max(1, t_len - 1)))
+        top = y1 - ph
+        # the part of the patch inside the frame
+        fy0, fy1, fx0, fx1 = max(0, top), min(h, top + ph), max(0, left), min(w, left + pw)
+        if fy0 >= fy1 or fx0 >= fx1:
+            continue
+        m = pmask[fy0 - top:fy1 - top, fx0 - left:fx1 - left]
+        masks[t, fy0:fy1, fx0:fx1] = m
+        pixels[t, fy0:fy1, fx0:fx1][m] = patch[fy0 - top:fy1 - top, fx0 - left:fx1 - left][m]
+    return masks, pixels
+
+
 def _track(video_id: int, category_id: int, visible: np.ndarray, amodal: np.ndarray) -> Dict[str, object]:
     enc = lambda ms: [encode_rle(m) if m.any() else None for m in ms]  # noqa: E731
     return {"video_id": video_id, "category_id": category_id, "iscrowd": 0,
             "segmentations": enc(visible), "amodal_segmentations": enc(amodal)}
 
 
-def build(clips: List[Path], out_dir: Path, seed: int = 0) -> Dict[str, object]:
-    """Write the test set under `out_dir` and return its annotation dict."""
+def check_request(clips: List[Path], occluders: str) -> None:
+    """InputError unless `occluders` is known and there are clips enough for it."""
+    if occluders not in ("bars", "objects", "all"):
+        raise InputError(f"--occluders must be bars, objects or all, got {occluders!r}")
+    if occluders != "bars" and len(clips) < 2:
+        raise InputError("object occluders are taken from another clip: give at least two clips")
+
+
+def build(clips: List[Path], out_dir: Path, seed: int = 0, occluders: str = "bars") -> Dict[str, object]:
+    """Write the test set under `out_dir` and return its annotation dict.
+
+    `occluders`: "bars" (a vertical and a horizontal bar per clip), "objects" (the next clip's real
+    object walking across, needs two clips or more) or "all" (the three).
+    """
+    check_request(clips, occluders)
     rng = np.random.default_rng(seed)
+    loaded = [read_clip(c) for c in clips]
+    kinds = {"bars": ["vertical", "horizontal"], "objects": ["object"], "all": ["vertical", "horizontal", "object"]}
     videos, anns = [], []
-    for clip in clips:
-        frames, target = read_clip(clip)
-        for vertical in (True, False):
+    for i, (clip, (frames, target)) in enumerate(zip(clips, loaded)):
+        for kind in kinds[occluders]:
             index = len(videos)
-            bar = bar_masks(target, vertical)
-            write_frames(paste(frames, bar, rng), out_dir, index)
+            if kind == "object":
+                src = (i + 1) % len(clips)
+                occ, pixels = object_occluder(target, *loaded[src])
+                shown = np.where(occ[..., None], pixels, frames)
+                name = f"{clip.name}-{clips[src].name}"
+            else:
+                occ = bar_masks(target, kind == "vertical")
+                shown = paste(frames, occ, rng)
+                name = f"{clip.name}-{kind}"
+            write_frames(shown, out_dir, index)
             t_len, h, w = target.shape
             videos.append({"id": index + 1, "width": int(w), "height": int(h), "length": int(t_len),
-                           "file_names": [frame_name(index, t) for t in range(t_len)],
-                           "name": f"{clip.name}-{'vertical' if vertical else 'horizontal'}"})
-            anns.append(_track(index + 1, 1, target & ~bar, target))
-            anns.append(_track(index + 1, 2, bar, bar))
+                           "file_names": [frame_name(index, t) for t in range(t_len)], "name": name})
+            anns.append(_track(index + 1, 1, target & ~occ, target))
+            anns.append(_track(index + 1, 2, occ, occ))
     for i, a in enumerate(anns):
         a["id"] = i + 1
     data = {"videos": videos, "categories": [{"id": 1, "name": "target"}, {"id": 2, "name": "occluder"}],
@@ -139,6 +199,9 @@ def main(argv: List[str]) -> int:
     ap.add_argument("clips", help="a clip folder (frames/, masks/) or a folder of clip folders")
     ap.add_argument("out", help="output folder (must not exist)")
     ap.add_argument("--seed", type=int, default=0, help="bar colours")
+    ap.add_argument("--occluders", default="bars",
+                    help="bars (default: a vertical and a horizontal bar per clip), objects (the next clip's "
+                         "object walking across) or all")
     args = ap.parse_args(argv)
     root, out = Path(args.clips), Path(args.out)
     try:
@@ -147,10 +210,11 @@ def main(argv: List[str]) -> int:
         clips = [root] if (root / "frames").is_dir() else sorted(p for p in root.iterdir() if (p / "frames").is_dir())
         if not clips:
             raise InputError(f"{root}: no clip folder (with frames/ and masks/) found")
+        check_request(clips, args.occluders)
         if out.exists():
             raise InputError(f"{out} exists: give a new folder")
         out.mkdir(parents=True)
-        data = build(clips, out, args.seed)
+        data = build(clips, out, args.seed, args.occluders)
     except AmodalError as exc:
         print(f"real_clip_occluders: {exc}", file=sys.stderr)
         return 2

@@ -62,3 +62,29 @@ def test_bad_input_is_a_message_and_exit_code_2(tmp_path, capsys):
     (tmp_path / "o3").mkdir()
     assert tool.main([str(clip), str(tmp_path / "o3")]) == 2
     assert "exists" in capsys.readouterr().err
+
+
+def test_object_occluders_are_another_clips_object_walking_across(tmp_path):
+    tool = load_tool("real_clip_occluders")
+    root = tmp_path / "clips"
+    _clip(root, "a")
+    _clip(root, "b")
+    assert tool.main([str(root), str(tmp_path / "out"), "--occluders", "all"]) == 0
+    ds = load_dataset(tmp_path / "out" / "annotations.json")
+    assert len(ds.videos) == 6  # two bars and one object per clip
+    video = ds.videos[2]  # clip a, occluded by clip b's object
+    target, occ = sorted(ds.tracks(video.id), key=lambda tr: tr.category_id)
+    hidden, lefts = [], []
+    for t in range(T):
+        o = occ.visible_mask(t)
+        assert np.array_equal(target.visible_mask(t), _object(t) & ~o)
+        if o.any():
+            lefts.append(np.nonzero(o)[1].min())
+            assert np.nonzero(o)[0].max() == 29  # stands on the bottom of the target's box
+        hidden.append((o & _object(t)).sum() / _object(t).sum())
+    assert lefts == sorted(lefts) and lefts[-1] > lefts[0]  # walks left to right
+    assert max(hidden) > 0.3 and hidden[0] < max(hidden)
+    assert tool.main([str(root / "a"), str(tmp_path / "o2"), "--occluders", "objects"]) == 2  # needs another clip
+    assert not (tmp_path / "o2").exists()  # refused before anything is written
+    assert tool.main([str(root), str(tmp_path / "o3"), "--occluders", "cats"]) == 2
+    assert not (tmp_path / "o3").exists()
