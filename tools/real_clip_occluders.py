@@ -15,9 +15,9 @@ target and of the bar), so `amodal eval --given-visible` scores it like any benc
     python tools/real_clip_occluders.py ../shared/real-clips OUT
     amodal eval --gt OUT/annotations.json --given-visible --compare copy,convex,ours --occ-min 0.01 --out EVAL
 
-(`--occ-min 0.01` keeps the target's occluded frames; the occluder itself is never occluded.) A clip is a
-folder with `frames/` (images) and `masks/` (one PNG per frame, grey or colour-coded ids, nonzero =
-the target; the smallest nonzero id when there are several).
+(`--occ-min 0.01` keeps the target's occluded frames; the occluder itself is never occluded.)
+A clip is a folder with `frames/` (images) and `masks/` (one PNG per frame, grey or colour-coded
+ids, nonzero = the target; the smallest nonzero id when there are several).
 """
 from __future__ import annotations
 
