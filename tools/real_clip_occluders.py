@@ -39,6 +39,8 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp"}
 
 def read_clip(folder: Path) -> Tuple[np.ndarray, np.ndarray]:
     """(frames uint8 (T, H, W, 3) RGB, target masks bool (T, H, W)) of a clip folder."""
+    if not (folder / "frames").is_dir() or not (folder / "masks").is_dir():
+        raise InputError(f"{folder}: needs frames/ and masks/ with one mask per frame")
     frame_files = sorted(p for p in (folder / "frames").iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     mask_files = sorted(p for p in (folder / "masks").iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not frame_files or len(frame_files) != len(mask_files):
@@ -55,6 +57,8 @@ def read_clip(folder: Path) -> Tuple[np.ndarray, np.ndarray]:
             ids = ids[..., 0] + 256 * ids[..., 1] + 65536 * ids[..., 2]
         if ids.shape != img.shape[:2]:
             raise InputError(f"{folder}: mask {m.name} {ids.shape} differs from frame {f.name} {img.shape[:2]}")
+        if frames and img.shape != frames[0].shape:
+            raise InputError(f"{folder}: frame {f.name} {img.shape[:2]} differs in size from the first frame")
         frames.append(cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
         masks.append(ids)
     ids = np.stack(masks)
@@ -158,14 +162,15 @@ def check_request(clips: List[Path], occluders: str) -> None:
 
 
 def build(clips: List[Path], out_dir: Path, seed: int = 0, occluders: str = "bars") -> Dict[str, object]:
-    """Write the test set under `out_dir` and return its annotation dict.
+    """Write the test set under `out_dir` (created; annotations.json last) and return its annotation dict.
 
     `occluders`: "bars" (a vertical and a horizontal bar per clip), "objects" (the next clip's real
     object walking across, needs two clips or more) or "all" (the three).
     """
     check_request(clips, occluders)
     rng = np.random.default_rng(seed)
-    loaded = [read_clip(c) for c in clips]
+    loaded = [read_clip(c) for c in clips]  # every clip read before anything is written
+    out_dir.mkdir(parents=True)
     kinds = {"bars": ["vertical", "horizontal"], "objects": ["object"], "all": ["vertical", "horizontal", "object"]}
     videos, anns = [], []
     for i, (clip, (frames, target)) in enumerate(zip(clips, loaded)):
@@ -213,7 +218,6 @@ def main(argv: List[str]) -> int:
         check_request(clips, args.occluders)
         if out.exists():
             raise InputError(f"{out} exists: give a new folder")
-        out.mkdir(parents=True)
         data = build(clips, out, args.seed, args.occluders)
     except AmodalError as exc:
         print(f"real_clip_occluders: {exc}", file=sys.stderr)

@@ -55,9 +55,12 @@ def test_bad_input_is_a_message_and_exit_code_2(tmp_path, capsys):
     assert tool.main([str(tmp_path / "missing"), str(tmp_path / "o1")]) == 2
     assert "no such folder" in capsys.readouterr().err
     _clip(tmp_path / "bad", masks=False)
-    (tmp_path / "bad" / "walker" / "masks").mkdir()
-    assert tool.main([str(tmp_path / "bad"), str(tmp_path / "o2")]) == 2
+    assert tool.main([str(tmp_path / "bad"), str(tmp_path / "o2")]) == 2  # no masks/ folder
     assert "one mask per frame" in capsys.readouterr().err
+    (tmp_path / "bad" / "walker" / "masks").mkdir()
+    assert tool.main([str(tmp_path / "bad"), str(tmp_path / "o2")]) == 2  # no mask in it
+    assert "one mask per frame" in capsys.readouterr().err
+    assert not (tmp_path / "o2").exists()  # nothing written for a bad clip
     clip = _clip(tmp_path / "good")
     (tmp_path / "o3").mkdir()
     assert tool.main([str(clip), str(tmp_path / "o3")]) == 2
