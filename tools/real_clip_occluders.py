@@ -22,7 +22,6 @@ ids, nonzero = the target; the smallest nonzero id when there are several).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Dict, List, Tuple
@@ -30,9 +29,9 @@ from typing import Dict, List, Tuple
 import cv2
 import numpy as np
 
-from amodal.data.synth.writer import frame_name, write_frames
+from amodal.data.synth.writer import object_records, video_entry, write_frames
 from amodal.errors import AmodalError, InputError
-from amodal.utils.masks import encode_rle
+from amodal.utils.files import atomic_write_json
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp"}
 
@@ -68,6 +67,17 @@ def read_clip(folder: Path) -> Tuple[np.ndarray, np.ndarray]:
     return np.stack(frames), ids == values[0]
 
 
+def _box(mask: np.ndarray) -> Tuple[int, int, int, int]:
+    """(y0, y1, x0, x1), end-exclusive, of a non-empty bool (H, W) mask."""
+    ys, xs = np.nonzero(mask)
+    return int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1
+
+
+def _sweep(start: float, stop: float, t: int, t_len: int) -> int:
+    """Position at frame t of T of a linear sweep from `start` (first frame) to `stop` (last)."""
+    return int(round(start + (stop - start) * t / max(1, t_len - 1)))
+
+
 def bar_masks(target: np.ndarray, vertical: bool, width: float = 0.3) -> np.ndarray:
     """bool (T, H, W): a bar `width` x the target's extent wide that sweeps across the target.
 
@@ -75,15 +85,14 @@ def bar_masks(target: np.ndarray, vertical: bool, width: float = 0.3) -> np.ndar
     (first frames unoccluded, so the memory sees the whole object) and ends just outside it.
     """
     t_len, h, w = target.shape
-    ys, xs = np.nonzero(target.any(0))
-    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    y0, y1, x0, x1 = _box(target.any(0))
     extent = (x1 - x0) if vertical else (y1 - y0)
     thick = max(4, int(round(width * extent)))
     start = (x0 if vertical else y0) - thick - extent * 0.1
     stop = (x1 if vertical else y1) + extent * 0.1
     out = np.zeros((t_len, h, w), bool)
     for t in range(t_len):
-        a = int(round(start + (stop - start) * t / max(1, t_len - 1)))
+        a = _sweep(start, stop, t, t_len)
         lo, hi = max(0, a), max(0, a + thick)
         if vertical:
             out[t, max(0, y0 - 8):min(h, y1 + 8), lo:hi] = True
@@ -120,22 +129,20 @@ def object_occluder(target: np.ndarray, src_frames: np.ndarray, src_masks: np.nd
         (masks bool (T, H, W), pixels uint8 (T, H, W, 3)) of the occluder in the target's frames.
     """
     t_len, h, w = target.shape
-    ys, xs = np.nonzero(target.any(0))
-    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    y0, y1, x0, x1 = _box(target.any(0))
     masks = np.zeros((t_len, h, w), bool)
     pixels = np.zeros((t_len, h, w, 3), np.uint8)
     present = [t for t in range(len(src_masks)) if src_masks[t].any()]
     for t in range(t_len):
         s = present[t % len(present)]
-        sy, sx = np.nonzero(src_masks[s])
-        cy0, cy1, cx0, cx1 = sy.min(), sy.max() + 1, sx.min(), sx.max() + 1
+        cy0, cy1, cx0, cx1 = _box(src_masks[s])
         scale = height * (y1 - y0) / float(cy1 - cy0)
         ph, pw = max(1, int(round((cy1 - cy0) * scale))), max(1, int(round((cx1 - cx0) * scale)))
         patch = cv2.resize(src_frames[s, cy0:cy1, cx0:cx1], (pw, ph), interpolation=cv2.INTER_AREA)
         pmask = cv2.resize(src_masks[s, cy0:cy1, cx0:cx1].astype(np.uint8), (pw, ph),
                            interpolation=cv2.INTER_NEAREST) > 0
         start, stop = x0 - pw - 0.1 * (x1 - x0), x1 + 0.1 * (x1 - x0)
-        left = int(round(start + (stop - start) * t / max(1, t_len - 1)))
+        left = _sweep(start, stop, t, t_len)
         top = y1 - ph
         # the part of the patch inside the frame
         fy0, fy1, fx0, fx1 = max(0, top), min(h, top + ph), max(0, left), min(w, left + pw)
@@ -145,12 +152,6 @@ def object_occluder(target: np.ndarray, src_frames: np.ndarray, src_masks: np.nd
         masks[t, fy0:fy1, fx0:fx1] = m
         pixels[t, fy0:fy1, fx0:fx1][m] = patch[fy0 - top:fy1 - top, fx0 - left:fx1 - left][m]
     return masks, pixels
-
-
-def _track(video_id: int, category_id: int, visible: np.ndarray, amodal: np.ndarray) -> Dict[str, object]:
-    enc = lambda ms: [encode_rle(m) if m.any() else None for m in ms]  # noqa: E731
-    return {"video_id": video_id, "category_id": category_id, "iscrowd": 0,
-            "segmentations": enc(visible), "amodal_segmentations": enc(amodal)}
 
 
 def check_request(clips: List[Path], occluders: str) -> None:
@@ -186,16 +187,11 @@ def build(clips: List[Path], out_dir: Path, seed: int = 0, occluders: str = "bar
                 shown = paste(frames, occ, rng)
                 name = f"{clip.name}-{kind}"
             write_frames(shown, out_dir, index)
-            t_len, h, w = target.shape
-            videos.append({"id": index + 1, "width": int(w), "height": int(h), "length": int(t_len),
-                           "file_names": [frame_name(index, t) for t in range(t_len)], "name": name})
-            anns.append(_track(index + 1, 1, target & ~occ, target))
-            anns.append(_track(index + 1, 2, occ, occ))
-    for i, a in enumerate(anns):
-        a["id"] = i + 1
+            videos.append({**video_entry(index, *target.shape, with_mp4=False), "name": name})
+            anns += object_records(index + 1, np.stack([target & ~occ, occ]), np.stack([target, occ]), [1, 2])
     data = {"videos": videos, "categories": [{"id": 1, "name": "target"}, {"id": 2, "name": "occluder"}],
-            "annotations": anns}
-    (out_dir / "annotations.json").write_text(json.dumps(data))
+            "annotations": [{"id": i + 1, **a} for i, a in enumerate(anns)]}
+    atomic_write_json(out_dir / "annotations.json", data)
     return data
 
 

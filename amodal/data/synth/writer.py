@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence
 
 import cv2
 import numpy as np
@@ -74,38 +74,52 @@ def _track(masks: np.ndarray) -> Dict[str, List[Any]]:
     return {"rles": rles, "boxes": boxes, "areas": areas}
 
 
+def video_entry(index: int, n_frames: int, height: int, width: int, with_mp4: bool) -> Dict[str, Any]:
+    """The native-format video record of 0-based video `index` (id index + 1) written by `write_frames`."""
+    return {
+        "id": index + 1,
+        "width": int(width),
+        "height": int(height),
+        "length": int(n_frames),
+        "file_names": [frame_name(index, t) for t in range(n_frames)],
+        "video_file": f"videos/{folder_name(index)}.mp4" if with_mp4 else None,
+    }
+
+
+def object_records(video_id: int, visible: np.ndarray, amodal: np.ndarray, category_ids: Sequence[int]
+                   ) -> List[Dict[str, Any]]:
+    """Native-format annotations (ids unset) of N objects: visible, amodal bool (N, T, H, W).
+
+    Objects whose amodal mask is empty in every frame are left out.
+    """
+    anns = []
+    for k in range(len(category_ids)):
+        full = _track(amodal[k])
+        if all(r is None for r in full["rles"]):
+            continue
+        vis = _track(visible[k])
+        anns.append({
+            "video_id": int(video_id),
+            "category_id": int(category_ids[k]),
+            "iscrowd": 0,
+            "segmentations": vis["rles"],
+            "amodal_segmentations": full["rles"],
+            "bboxes": vis["boxes"],
+            "areas": vis["areas"],
+            "amodal_bboxes": full["boxes"],
+            "amodal_areas": full["areas"],
+        })
+    return anns
+
+
 def video_records(video: SynthVideo, index: int, with_mp4: bool) -> Dict[str, Any]:
     """Native-format records of one video: {"video": {...}, "annotations": [...]} (annotation ids unset).
 
     Video id is index + 1. Objects whose amodal mask is empty in every frame are left out.
     """
     n_frames, h, w = video.frames.shape[:3]
-    entry = {
-        "id": index + 1,
-        "width": int(w),
-        "height": int(h),
-        "length": int(n_frames),
-        "file_names": [frame_name(index, t) for t in range(n_frames)],
-        "video_file": f"videos/{folder_name(index)}.mp4" if with_mp4 else None,
-    }
-    anns = []
-    for k in range(len(video.category_ids)):
-        amodal = _track(video.amodal[k])
-        if all(r is None for r in amodal["rles"]):
-            continue
-        vis = _track(video.visible[k])
-        anns.append({
-            "video_id": index + 1,
-            "category_id": int(video.category_ids[k]),
-            "iscrowd": 0,
-            "segmentations": vis["rles"],
-            "amodal_segmentations": amodal["rles"],
-            "bboxes": vis["boxes"],
-            "areas": vis["areas"],
-            "amodal_bboxes": amodal["boxes"],
-            "amodal_areas": amodal["areas"],
-        })
-    return {"video": entry, "annotations": anns}
+    return {"video": video_entry(index, n_frames, h, w, with_mp4),
+            "annotations": object_records(index + 1, video.visible, video.amodal, video.category_ids)}
 
 
 def write_video(video: SynthVideo, out_dir: Path, index: int, with_mp4: bool, fps: int) -> Dict[str, Any]:
