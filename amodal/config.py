@@ -72,6 +72,10 @@ class ModelConfig:
     completion: CompletionConfig = field(default_factory=CompletionConfig)
 
 
+AUGMENT_SCALE: Tuple[float, float] = (0.9, 1.15)  # default zoom range of the clip augmentation
+AUGMENT_TRANSLATE = 0.05  # default largest shift of the clip augmentation (fraction of the frame)
+
+
 @dataclass
 class DataConfig:
     train: str = "work_data/synth/train/annotations.json"
@@ -81,8 +85,8 @@ class DataConfig:
     max_objects: int = 8
     num_workers: int = 0
     augment: bool = True
-    scale_range: List[float] = field(default_factory=lambda: [0.9, 1.15])  # augmentation zoom (> 1: objects larger)
-    translate: float = 0.05  # augmentation shift, a fraction of the frame size either way
+    scale_range: List[float] = field(default_factory=lambda: list(AUGMENT_SCALE))  # augmentation zoom (> 1: larger)
+    translate: float = AUGMENT_TRANSLATE  # augmentation shift, a fraction of the frame size either way
 
 
 @dataclass

@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 import torch
 
+from amodal.config import AUGMENT_SCALE, AUGMENT_TRANSLATE
 from amodal.errors import FormatError, VideoReadError
 from amodal.models.alignment import IDENTITY, track_motions
 from amodal.utils.files import atomic_write_bytes
@@ -197,7 +198,7 @@ class ClipDataset(torch.utils.data.Dataset):
     def __init__(self, dataset_path: Union[str, Path], clip_length: int = 8, stride: int = 1, max_objects: int = 8,
                  augment: bool = True, seed: int = 0, with_amodal: bool = False, image_root: Optional[Union[str, Path]] = None,
                  size: Optional[Tuple[int, int]] = None, cache_dir: Optional[Path] = None, show_progress: bool = False,
-                 scale_range: Sequence[float] = (0.9, 1.15), translate: float = 0.05) -> None:
+                 scale_range: Sequence[float] = AUGMENT_SCALE, translate: float = AUGMENT_TRANSLATE) -> None:
         from amodal.data.format import load_dataset
 
         if clip_length < 1 or stride < 1 or max_objects < 1:

@@ -15,6 +15,7 @@ import albumentations as A
 import cv2
 import numpy as np
 
+from amodal.config import AUGMENT_SCALE, AUGMENT_TRANSLATE
 from amodal.errors import ConfigError
 
 
@@ -65,7 +66,7 @@ class ClipAugment:
     """
 
     def __init__(self, geometric: bool = True, photometric: bool = True,
-                 scale: Sequence[float] = (0.9, 1.15), translate: float = 0.05) -> None:
+                 scale: Sequence[float] = AUGMENT_SCALE, translate: float = AUGMENT_TRANSLATE) -> None:
         scale = tuple(float(s) for s in scale)
         if len(scale) != 2 or not 0.0 < scale[0] <= scale[1]:
             raise ConfigError(f"augmentation scale range must be [min, max] with 0 < min <= max, got {list(scale)}")
