@@ -41,6 +41,7 @@ class VisibleConfig:
     flow: bool = False  # ... and the optical flow between the two frames (needs motion)
     refine_radius: int = 0  # decoding: guided-filter radius (input pixels) snapping outlines to image edges; 0: off
     refine_eps: float = 1e-4  # decoding: the guided filter's regularisation (image edges weaker than ~sqrt of it are ignored)
+    boundary_threshold: float = 0.5  # decoding: boundary probability that cuts foreground into fragments voted on whole
 
 
 @dataclass
@@ -61,7 +62,8 @@ class CompletionConfig:
 # checkpoints of one architecture (tools/take_network.py).
 DECODING_KEYS: Dict[str, Tuple[str, ...]] = {
     "visible": ("fg_threshold", "center_threshold", "nms_kernel", "vote_radius", "vote_radius_rel",
-                "score_threshold", "min_area", "hole_area", "refine_radius", "refine_eps", "keep_aspect"),
+                "score_threshold", "min_area", "hole_area", "refine_radius", "refine_eps", "keep_aspect",
+                "boundary_threshold"),
     "completion": ("threshold",),
 }
 
@@ -107,6 +109,7 @@ class TrainConfig:
     init_parts: List[str] = field(default_factory=lambda: ["visible", "completion"])  # networks taken from `init`
     visible_frames: int = 2  # frames per clip the visible-net terms are computed on
     occluder_runs: bool = False  # synthetic occluders held over runs of frames (else per frame; losses.occluders)
+    offset_balance: bool = False  # visible net: center-offset error averaged per object, not per pixel
 
 
 @dataclass

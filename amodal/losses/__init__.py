@@ -92,7 +92,7 @@ def compute_losses(model: "AmodalModel", batch: "ClipBatch", cfg: "Config", rng:
         motion = model.visible.motion
         bi, ti, pi = (torch.as_tensor(a) for a in pick_visible_frames(b, t, visible_frames, rng, motion))
         out = model.visible(frames[bi, ti], frames[bi, pi] if motion else None)
-        for name, value in model.visible.loss(out, batch.visible_ids[bi, ti]).items():
+        for name, value in model.visible.loss(out, batch.visible_ids[bi, ti], cfg.train.offset_balance).items():
             terms[name if name.startswith(VISIBLE_PREFIX) else VISIBLE_PREFIX + name] = value
     total = None
     for name, value in terms.items():

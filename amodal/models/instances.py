@@ -10,9 +10,10 @@ OpenCV); only loops over the (few) instances remain:
    center are "unexplained": their connected components big enough to be objects become extra
    instances (a missed center must not merge an object into its neighbour), small ones fall
    back to the nearest center;
-4. boundary clean-up: connected pieces of foreground cut by predicted instance boundaries whose
-   votes agree (>= `fragment_agreement`) are relabelled to their majority instance, which
-   removes offset noise near edges without trusting boundaries that have gaps;
+4. boundary clean-up: connected pieces of foreground cut by predicted instance boundaries
+   (probability > `boundary_threshold`) whose votes agree (>= `fragment_agreement`) are
+   relabelled to their majority instance, which removes offset noise near edges without
+   trusting boundaries that have gaps;
 5. labels are upsampled to the input size (nearest) and gated by the bilinearly upsampled
    foreground (smooth outlines), optionally snapped to the image's edges by a guided filter
    (`refine_radius` > 0 and the image given; `amodal.models.guided_filter`); small holes are
@@ -62,6 +63,7 @@ class DecodeParams:
     hole_area: int = 64
     max_objects: int = 16
     fragment_agreement: float = 0.7
+    boundary_threshold: float = 0.5  # boundary probability above which a pixel separates fragments (step 4)
     refine_radius: int = 0  # guided-filter window radius in network-input pixels (0: no refinement)
     refine_eps: float = 1e-4
 
@@ -260,7 +262,8 @@ def decode_instances(
     scale_area = (h * w) / float(H * W)
     sub = DecodeParams(**{**params.__dict__, "min_area": max(1, int(round(params.min_area * scale_area)))})
     labels = assign_pixels(fg, _np(offsets), centers, sub)
-    labels = clean_with_boundaries(labels, fg, _np(boundary_logits) > 0.0, params.fragment_agreement)
+    boundary = _np(boundary_logits) > _logit(params.boundary_threshold)
+    labels = clean_with_boundaries(labels, fg, boundary, params.fragment_agreement)
     if not labels.any():
         return []
     n_lab = max(int(labels.max()), peaks.size) + 1

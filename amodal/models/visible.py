@@ -139,6 +139,8 @@ class VisibleNet(nn.Module):
         if cfg.refine_radius < 0 or cfg.refine_eps <= 0:
             raise ConfigError(f"model.visible.refine_radius must be >= 0 and refine_eps > 0, "
                               f"got {cfg.refine_radius} and {cfg.refine_eps}")
+        if not 0.0 < cfg.boundary_threshold < 1.0:
+            raise ConfigError(f"model.visible.boundary_threshold must be in (0, 1), got {cfg.boundary_threshold}")
         self.cfg = cfg
         w = cfg.width
         if cfg.flow and not cfg.motion:
@@ -226,12 +228,15 @@ class VisibleNet(nn.Module):
     def _up_add(x: Tensor, skip: Tensor) -> Tensor:
         return F.interpolate(x, size=skip.shape[-2:], mode="nearest") + skip
 
-    def loss(self, out: VisibleOutput, visible_ids: Tensor) -> Dict[str, Tensor]:
+    def loss(self, out: VisibleOutput, visible_ids: Tensor, balanced_offsets: bool = False) -> Dict[str, Tensor]:
         """Unweighted loss terms.
 
         Args:
             out: outputs of `forward` for B images.
             visible_ids: int64 (B, H, W) instance ids at the input resolution (0 = background).
+            balanced_offsets: average the offset error per instance, then over instances (every
+                object counts alike, `train.offset_balance`), instead of over foreground pixels
+                (large objects dominate).
 
         Returns:
             {"vis_fg": BCE, "vis_boundary": class-balanced BCE, "vis_center": CenterNet focal loss,
@@ -252,7 +257,7 @@ class VisibleNet(nn.Module):
         m = tg["fg"]
         if m.any():
             diff = (out.offset.float() - tg["offset"]).abs().sum(1) / self.cfg.offset_scale
-            off_l = diff[m].mean()
+            off_l = (diff * tg["share"]).sum() / tg["instances"] if balanced_offsets else diff[m].mean()
         else:
             off_l = out.offset.sum() * 0.0
         return {"vis_fg": fg_l, "vis_boundary": bnd_l, "vis_center": ctr_l, "vis_offset": off_l}
@@ -343,6 +348,7 @@ class VisibleNet(nn.Module):
             max_objects=max_objects,
             refine_radius=c.refine_radius,
             refine_eps=c.refine_eps,
+            boundary_threshold=c.boundary_threshold,
         )
 
 
@@ -365,7 +371,9 @@ def visible_targets(ids: Tensor, size: Sequence[int]) -> Dict[str, Tensor]:
         fg_soft: (B, h, w) fraction of foreground (area resampling); fg: bool (B, h, w);
         boundary: (B, h, w) 1 on object pixels with a different object in their 3x3 neighbourhood;
         heat: (B, h, w) Gaussian center heatmap, exactly 1 at centers; offset: (B, 2, h, w)
-        (dy, dx) to the instance center (0 on background).
+        (dy, dx) to the instance center (0 on background); share: (B, h, w) 1 / the pixel count
+        of the pixel's instance (0 on background), so each instance's pixels sum to 1;
+        instances: scalar, the number of instances.
     """
     B = ids.shape[0]
     h, w = int(size[0]), int(size[1])
@@ -380,6 +388,8 @@ def visible_targets(ids: Tensor, size: Sequence[int]) -> Dict[str, Tensor]:
     boundary = (fg & ((mx > lab) | (mn < lab))).float()
     heat = torch.zeros(B, h * w, device=ids.device)
     offset = torch.zeros(B, 2, h, w, device=ids.device)
+    share = torch.zeros(B, h, w, device=ids.device)
+    instances = torch.zeros((), device=ids.device)
     if fg.any():
         bi, yi, xi = torch.nonzero(fg, as_tuple=True)
         key = bi * (int(lab.max()) + 1) + lab[bi, yi, xi]
@@ -387,6 +397,8 @@ def visible_targets(ids: Tensor, size: Sequence[int]) -> Dict[str, Tensor]:
         n = uniq.numel()
         yf, xf = yi.float(), xi.float()
         cnt = torch.bincount(inv, minlength=n).float()
+        share[bi, yi, xi] = 1.0 / cnt[inv]
+        instances = instances + n
         cy = torch.zeros(n, device=ids.device).index_add_(0, inv, yf) / cnt
         cx = torch.zeros(n, device=ids.device).index_add_(0, inv, xf) / cnt
         d = (yf - cy[inv]) ** 2 + (xf - cx[inv]) ** 2
@@ -406,7 +418,8 @@ def visible_targets(ids: Tensor, size: Sequence[int]) -> Dict[str, Tensor]:
         )
         flat_idx = bi[first][:, None] * (h * w) + torch.arange(h * w, device=ids.device)[None]
         heat.view(-1).scatter_reduce_(0, flat_idx.view(-1), g.view(-1), "amax")
-    return {"fg_soft": fg_soft, "fg": fg, "boundary": boundary, "heat": heat.view(B, h, w), "offset": offset}
+    return {"fg_soft": fg_soft, "fg": fg, "boundary": boundary, "heat": heat.view(B, h, w), "offset": offset,
+            "share": share, "instances": instances}
 
 
 def _center_focal(logits: Tensor, heat: Tensor, alpha: float = 2.0, beta: float = 4.0) -> Tensor:

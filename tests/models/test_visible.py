@@ -108,6 +108,26 @@ def test_loss_finite_with_and_without_objects():
         net.loss(net(imgs), ids[0])
 
 
+def test_balanced_offsets_count_every_object_alike():
+    ids = torch.zeros(1, H, W, dtype=torch.long)
+    ids[0, 2:H - 2, 2:W // 2] = 1  # a large object
+    ids[0, 4:10, W - 10:W - 4] = 2  # a small one
+    size = (H // 2, W // 2)
+    tg = visible_targets(ids, size)
+    assert tg["instances"].item() == 2
+    assert torch.allclose(tg["share"].sum(), torch.tensor(2.0))  # each object's pixels sum to 1
+    net = VisibleNet(tiny_cfg())
+    zeros = torch.zeros(1, 1, *size)
+    offset = tg["offset"].clone()
+    small = tg["share"][0] > tg["share"][0][tg["share"][0] > 0].min()  # the small object's pixels
+    offset[0][:, small] += net.cfg.offset_scale  # only the small object's offsets are wrong (by one unit each)
+    out = VisibleOutput(fg=zeros, boundary=zeros, center=zeros, offset=offset)
+    per_pixel = net.loss(out, ids)["vis_offset"].item()
+    per_object = net.loss(out, ids, balanced_offsets=True)["vis_offset"].item()
+    assert per_object == pytest.approx(1.0)  # (2 units on the small object + 0 on the large) / 2 objects
+    assert per_pixel < 0.2 < per_object  # per pixel the small object hardly counts
+
+
 def test_overfits_tiny_batch():
     torch.manual_seed(0)
     net = VisibleNet(tiny_cfg())
@@ -212,6 +232,26 @@ def test_decode_missed_center_and_noisy_votes():
     inst = decode_instances(fg, bnd, heat, off, (20, 30), DecodeParams(min_area=10))
     masks = {int(np.round(np.nonzero(i.mask)[1].mean() > 13)) + 1: i.mask for i in inst}
     assert masks[1][6:12, 10:12].all()
+
+
+def test_decode_weak_boundaries_cut_fragments_below_the_boundary_threshold():
+    ids = np.zeros((20, 30), np.int64)
+    ids[4:14, 3:13] = 1
+    ids[4:14, 13:23] = 2
+    fg, bnd, heat, off = _crafted_outputs(ids, {1: (8.5, 7.5), 2: (8.5, 17.5)})
+    bnd[bnd > 0] = -0.85  # the boundary is there, but weak: probability 0.3
+    off[1, 6:12, 10:12] += 8.0  # pixels of object 1 vote for object 2
+    wrong = (slice(6, 12), slice(10, 12))
+
+    def left_object(threshold):
+        inst = decode_instances(fg, bnd, heat, off, (20, 30), DecodeParams(min_area=10, boundary_threshold=threshold))
+        return next(i.mask for i in inst if np.nonzero(i.mask)[1].mean() < 13)
+
+    assert not left_object(0.5)[wrong].any()  # no boundary at 0.5: the bad votes stand
+    assert left_object(0.25)[wrong].all()  # at 0.25 the fragment is voted on whole and fixed
+    with pytest.raises(ConfigError, match="boundary_threshold"):
+        VisibleNet(tiny_cfg(boundary_threshold=1.0))
+    assert VisibleNet(tiny_cfg(boundary_threshold=0.25)).decode_params().boundary_threshold == 0.25
 
 
 def test_decode_fills_small_holes_and_drops_small_objects():
