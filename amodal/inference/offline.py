@@ -47,7 +47,8 @@ def run_offline(model, frames: Sequence[np.ndarray], visible_masks: Optional[Seq
         from amodal.errors import InputError
 
         raise InputError(f"{len(frames)} frames but {len(visible_masks)} visible-mask dicts")
-    session = AmodalSession(model, device=device, max_objects=max_objects, min_hits=min_hits, threshold=threshold)
+    session = AmodalSession(model, device=device, max_objects=max_objects, min_hits=min_hits, threshold=threshold,
+                            report_first_frames=False)
     forward: List[RawFrame] = []
     confirmed: set = set()
     for t, image in enumerate(frames):

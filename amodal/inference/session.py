@@ -9,7 +9,8 @@ amodal = visible ∪ (p > model.completion.threshold ∩ other objects' visible)
 onto visible background. The frame is then written into each object's memory.
 
 In tracker mode a new track is reported only once the tracker has confirmed it (matched in
-`min_hits` frames in a row): unconfirmed detections still count as other objects' visible
+`min_hits` frames in a row), except in the stream's first `min_hits - 1` frames, which have no
+earlier frame to confirm against: unconfirmed detections still count as other objects' visible
 pixels, but are not in the `FrameResult`.
 
 State per object: a `ShapeMemory` (at most permanent + recent entries) and a few masks of the
@@ -120,16 +121,22 @@ class AmodalSession:
         min_hits: tracker mode: a new object is reported once detected in this many frames in a
             row (1: at once).
         threshold: amodal decision probability (None: the model's `model.completion.threshold`).
+        report_first_frames: tracker mode: during the stream's first `min_hits - 1` frames, when no
+            object can have been confirmed yet, report every tracked detection (as SORT does);
+            False: only confirmed objects, ever (the offline pass, which reports them over their
+            whole track anyway).
     """
 
     def __init__(self, model, device: str = "cpu", max_objects: int = 16, max_lost: int = 30, flow_width: int = 160,
-                 min_hits: int = DEFAULT_MIN_HITS, threshold: Optional[float] = None) -> None:
+                 min_hits: int = DEFAULT_MIN_HITS, threshold: Optional[float] = None,
+                 report_first_frames: bool = True) -> None:
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
         self.net = model.completion.fused_for_inference().to(memory_format=torch.channels_last)
         self.cfg = model.completion.cfg
         self.cut = threshold_logit(self.cfg, check_threshold(threshold))  # amodal decision threshold as a logit
         self.max_objects, self.max_lost = int(max_objects), int(max_lost)
+        self.report_first_frames = bool(report_first_frames)
         self.flow = FlowEstimator(flow_width)
         self.tracker = None
         if model.visible is not None:
@@ -261,7 +268,7 @@ class AmodalSession:
             self._remember(ids, vis, logits_full, others)
         confirmed = None
         if visible_masks is None:
-            ok = set(self.tracker.confirmed_ids)
+            ok = set(self.tracker.reported_ids if self.report_first_frames else self.tracker.confirmed_ids)
             confirmed = np.array([k in ok for k in ids], bool)
         return RawFrame(self._frame, ids, vis, logits_full, det, conf, others, confirmed)
 

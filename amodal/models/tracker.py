@@ -141,6 +141,15 @@ class Tracker:
         return [t.id for t in self._tracks if t.lost == 0 and t.confirmed]
 
     @property
+    def reported_ids(self) -> List[int]:
+        """Ids to report for the last update: the confirmed tracks matched in it, and during a
+        stream's first `min_hits - 1` frames (no track can be confirmed yet: there is no earlier
+        frame to confirm against) every track matched in it, as SORT does."""
+        if self._frame < self.min_hits:
+            return self.active_ids
+        return self.confirmed_ids
+
+    @property
     def lost_ids(self) -> List[int]:
         """Ids of tracks currently unseen but still kept for re-identification."""
         return [t.id for t in self._tracks if t.lost > 0]

@@ -165,6 +165,18 @@ def test_min_hits_confirms_persistent_tracks_and_drops_flickers():
     assert tr.update([steady[4]], [1.0]) == [first[0]] and tr.confirmed_ids == [first[0]]
 
 
+def test_a_streams_first_frames_are_reported_before_confirmation():
+    tr = Tracker(min_hits=3)
+    first = tr.update([box(30, 20), box(10, 80, 4)], [1.0, 0.5])
+    assert tr.confirmed_ids == [] and sorted(tr.reported_ids) == sorted(first)  # frame 1 of 3: nothing to wait for
+    second = tr.update([box(30, 21)], [1.0])
+    assert tr.reported_ids == [second[0]] == [first[0]]  # frame 2: still warming up; the flicker is gone
+    tr.update([box(30, 22), box(50, 50)], [1.0, 0.9])
+    assert tr.reported_ids == tr.confirmed_ids == [first[0]]  # from frame 3 on, new tracks wait to be confirmed
+    tr.reset()
+    assert tr.update([box(30, 20)], [1.0]) and tr.reported_ids == tr.active_ids  # a new stream warms up again
+
+
 def test_min_hits_one_confirms_at_once_and_bad_values_refused():
     tr = Tracker()
     ids = tr.update([box(30, 20)], [1.0])
