@@ -129,8 +129,10 @@ class AmodalPredictor:
             `amodal.utils.threads.set_threads`); None keeps the current setting. On a shared CPU
             1 thread is often faster than 2.
         min_hits: with the built-in visible-mask network, a new object is reported once it was
-            detected in this many frames in a row (stream mode; offline mode then reports it
-            over its whole track). 1 reports every detection at once.
+            detected in this many frames in a row (stream mode, after the stream's first
+            `min_hits - 1` frames, where every detection is reported: nothing earlier to confirm
+            against; offline mode reports a confirmed object over its whole track). 1 reports
+            every detection at once.
         threshold: amodal decision: a pixel under another object joins the object when its
             probability is above this (None: the checkpoint's `model.completion.threshold`, 0.5 for
             the shipped one). Lower completes more of the hidden parts, higher spills less onto

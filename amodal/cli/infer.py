@@ -30,7 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     parser.add_argument("--max-objects", type=int, default=16, metavar="N", help="most objects tracked at once (16)")
     parser.add_argument("--min-hits", type=int, default=None, metavar="N",
-                        help="own visible net: report a new object once seen in N frames in a row (default 2)")
+                        help="own visible net: report a new object once seen in N frames in a row (default 2; "
+                             "the first N-1 frames report every detection)")
     parser.add_argument("--threshold", type=float, default=None, metavar="P",
                         help="amodal decision: hidden pixels join an object above this probability (checkpoint's, 0.5)")
     parser.add_argument("--max-side", type=int, default=1280, metavar="PX",
