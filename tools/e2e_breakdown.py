@@ -54,15 +54,14 @@ def object_frames(gt_vis: Sequence[Any], gt_amodal: Sequence[Any], pred_vis: Seq
     from amodal.eval.matching import present_rle
 
     n = len(gt_vis)
-    shown = [present_rle(pred_vis, t) is not None for t in range(n)]
-    first = shown.index(True) if any(shown) else n
-    last = n - 1 - shown[::-1].index(True) if any(shown) else -1
+    preds = [present_rle(pred_vis, t) for t in range(n)]
+    shown = [t for t, p in enumerate(preds) if p is not None]
+    first, last = (shown[0], shown[-1]) if shown else (n, -1)
     out = []
-    for t in range(n):
+    for t, p in enumerate(preds):
         g = present_rle(gt_vis, t)
         if g is None:
             continue
-        p = present_rle(pred_vis, t)
         if p is None:
             out.append((None, 0.0, "before" if t < first else "after" if t > last else "gap"))
             continue
@@ -75,9 +74,10 @@ def object_frames(gt_vis: Sequence[Any], gt_amodal: Sequence[Any], pred_vis: Seq
 def summarize(records: Sequence[Tuple[Optional[float], float, str]]) -> Dict[str, Any]:
     """Groups' shares, mean full IoU and cost (points), and where the frames without a mask lie."""
     n = len(records)
+    names = [group_of(r[0]) for r in records]
     groups = {}
     for name in GROUPS:
-        full = [r[1] for r in records if group_of(r[0]) == name]
+        full = [r[1] for r, g in zip(records, names) if g == name]
         mean = sum(full) / len(full) if full else None
         groups[name] = {"object_frames": len(full), "share": len(full) / n if n else 0.0, "full_iou": mean,
                         "cost": 100.0 * (len(full) - sum(full)) / n if n else 0.0}

@@ -18,7 +18,9 @@ Matching a frame's detections to tracks is done in two Hungarian stages:
 Unmatched detections start new tracks (ids >= 1, never reused). A new track is *tentative*
 until it has been matched in `min_hits` frames in a row (as in SORT): a tentative track missed
 once is deleted, so one-frame flickers of the detector never become objects. Callers report
-only `confirmed_ids` (the session does). Confirmed tracks unseen for more than `max_lost`
+`reported_ids`: the confirmed tracks, and during a stream's first `min_hits - 1` frames (nothing
+earlier to confirm against) every matched one (the streaming session does; the offline pass
+reports `confirmed_ids` only). Confirmed tracks unseen for more than `max_lost`
 frames are dropped, and at most `max_tracks` are kept (oldest lost ones go first), so the state
 is bounded however long the stream is.
 """

@@ -257,7 +257,8 @@ class VisibleNet(nn.Module):
         m = tg["fg"]
         if m.any():
             diff = (out.offset.float() - tg["offset"]).abs().sum(1) / self.cfg.offset_scale
-            off_l = (diff * tg["share"]).sum() / tg["instances"] if balanced_offsets else diff[m].mean()
+            share = tg["share"]  # weights summing to 1 over each instance
+            off_l = (diff * share).sum() / share.sum() if balanced_offsets else diff[m].mean()
         else:
             off_l = out.offset.sum() * 0.0
         return {"vis_fg": fg_l, "vis_boundary": bnd_l, "vis_center": ctr_l, "vis_offset": off_l}
@@ -372,8 +373,8 @@ def visible_targets(ids: Tensor, size: Sequence[int]) -> Dict[str, Tensor]:
         boundary: (B, h, w) 1 on object pixels with a different object in their 3x3 neighbourhood;
         heat: (B, h, w) Gaussian center heatmap, exactly 1 at centers; offset: (B, 2, h, w)
         (dy, dx) to the instance center (0 on background); share: (B, h, w) 1 / the pixel count
-        of the pixel's instance (0 on background), so each instance's pixels sum to 1;
-        instances: scalar, the number of instances.
+        of the pixel's instance (0 on background), so each instance's pixels sum to 1 and the
+        whole map to the number of instances.
     """
     B = ids.shape[0]
     h, w = int(size[0]), int(size[1])
@@ -389,7 +390,6 @@ def visible_targets(ids: Tensor, size: Sequence[int]) -> Dict[str, Tensor]:
     heat = torch.zeros(B, h * w, device=ids.device)
     offset = torch.zeros(B, 2, h, w, device=ids.device)
     share = torch.zeros(B, h, w, device=ids.device)
-    instances = torch.zeros((), device=ids.device)
     if fg.any():
         bi, yi, xi = torch.nonzero(fg, as_tuple=True)
         key = bi * (int(lab.max()) + 1) + lab[bi, yi, xi]
@@ -398,7 +398,6 @@ def visible_targets(ids: Tensor, size: Sequence[int]) -> Dict[str, Tensor]:
         yf, xf = yi.float(), xi.float()
         cnt = torch.bincount(inv, minlength=n).float()
         share[bi, yi, xi] = 1.0 / cnt[inv]
-        instances = instances + n
         cy = torch.zeros(n, device=ids.device).index_add_(0, inv, yf) / cnt
         cx = torch.zeros(n, device=ids.device).index_add_(0, inv, xf) / cnt
         d = (yf - cy[inv]) ** 2 + (xf - cx[inv]) ** 2
@@ -419,7 +418,7 @@ def visible_targets(ids: Tensor, size: Sequence[int]) -> Dict[str, Tensor]:
         flat_idx = bi[first][:, None] * (h * w) + torch.arange(h * w, device=ids.device)[None]
         heat.view(-1).scatter_reduce_(0, flat_idx.view(-1), g.view(-1), "amax")
     return {"fg_soft": fg_soft, "fg": fg, "boundary": boundary, "heat": heat.view(B, h, w), "offset": offset,
-            "share": share, "instances": instances}
+            "share": share}
 
 
 def _center_focal(logits: Tensor, heat: Tensor, alpha: float = 2.0, beta: float = 4.0) -> Tensor:
