@@ -24,6 +24,7 @@ class VisibleConfig:
 
     enabled: bool = True
     width: int = 16
+    extra_blocks: int = 0  # more residual blocks at 1/8 and 1/16 resolution each (capacity, context)
     input_height: int = 240
     input_width: int = 320
     keep_aspect: bool = True  # other aspects: about input_height x input_width pixels, not squashed

@@ -9,7 +9,9 @@ Design (chosen for 30 frames/s of the whole pipeline on a 2-core CPU):
   to the image size only when final masks are made.
 * Encoder: depthwise-separable residual blocks with BatchNorm down to 1/16 (plus dilated blocks
   for context: offsets to far centers need a large receptive field). Decoder: FPN-style
-  top-down path with additive lateral connections back to 1/2. Width `cfg.width` (16 by default, 48 in the shipped checkpoint).
+  top-down path with additive lateral connections back to 1/2. Width `cfg.width` (16 by default, 48 in the shipped checkpoint);
+  `cfg.extra_blocks` more residual blocks at 1/8 and at 1/16 (dilated) add capacity and context
+  where the maps are small, at little cost per frame.
   Depthwise-separable convs keep the cost at a few tens of MFLOPs; everything is
   channels_last friendly.
 * Instance cue: our objects overlap heavily and may share colours, so foreground + connected
@@ -52,6 +54,7 @@ __all__ = ["VisibleNet", "VisibleOutput", "Instance", "visible_targets"]
 
 _MEAN = 0.45  # one scalar for all channels: normalisation is two cheap scalar ops
 _STD = 0.25
+_EXTRA_DILATIONS = (8, 2, 4)  # the 1/16 stage's extra blocks (`cfg.extra_blocks`) cycle through these
 
 
 @dataclass
@@ -136,6 +139,8 @@ class VisibleNet(nn.Module):
             raise InputError(f"model.visible.input_height/input_width must be >= 16, got {cfg.input_height}x{cfg.input_width}")
         if cfg.width < 4:
             raise InputError(f"model.visible.width must be >= 4, got {cfg.width}")
+        if cfg.extra_blocks < 0:
+            raise ConfigError(f"model.visible.extra_blocks must be >= 0, got {cfg.extra_blocks}")
         if cfg.refine_radius < 0 or cfg.refine_eps <= 0:
             raise ConfigError(f"model.visible.refine_radius must be >= 0 and refine_eps > 0, "
                               f"got {cfg.refine_radius} and {cfg.refine_eps}")
@@ -151,9 +156,12 @@ class VisibleNet(nn.Module):
         self.in_channels = 3 + 3 * self.motion + 2 * self.flow
         self.stem = nn.Sequential(ConvBN(self.in_channels, w, 3, 2), nn.ReLU(inplace=True), SepBlock(w, w))  # 1/2
         self.enc1 = nn.Sequential(SepBlock(w, 2 * w, 2), SepBlock(2 * w, 2 * w))  # 1/4
-        self.enc2 = nn.Sequential(SepBlock(2 * w, 3 * w, 2), SepBlock(3 * w, 3 * w))  # 1/8
+        extra = cfg.extra_blocks  # more depth where the maps are small: cheap capacity and context
+        self.enc2 = nn.Sequential(SepBlock(2 * w, 3 * w, 2), SepBlock(3 * w, 3 * w),  # 1/8
+                                  *[SepBlock(3 * w, 3 * w) for _ in range(extra)])
         self.enc3 = nn.Sequential(  # 1/16 with context
-            SepBlock(3 * w, 4 * w, 2), SepBlock(4 * w, 4 * w, dilation=2), SepBlock(4 * w, 4 * w, dilation=4)
+            SepBlock(3 * w, 4 * w, 2), SepBlock(4 * w, 4 * w, dilation=2), SepBlock(4 * w, 4 * w, dilation=4),
+            *[SepBlock(4 * w, 4 * w, dilation=_EXTRA_DILATIONS[i % len(_EXTRA_DILATIONS)]) for i in range(extra)],
         )
         d = 2 * w
         self.top = ConvBN(4 * w, d, 1)

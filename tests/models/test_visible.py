@@ -54,6 +54,22 @@ def test_forward_shapes_any_input_size():
         net(torch.rand(2, 1, H, W))
 
 
+def test_extra_blocks_add_depth_at_low_resolution_only():
+    torch.manual_seed(0)
+    base, deep = VisibleNet(tiny_cfg()), VisibleNet(tiny_cfg(extra_blocks=2))
+    count = lambda net: sum(p.numel() for p in net.parameters())
+    assert count(deep) > count(base)
+    assert len(deep.enc2) == len(base.enc2) + 2 and len(deep.enc3) == len(base.enc3) + 2
+    out = deep(torch.rand(2, 3, H, W))
+    assert out.fg.shape == (2, 1, H // 2, W // 2) and out.offset.shape == (2, 2, H // 2, W // 2)
+    # every weight of the plain network is a weight of the deeper one under the same name: the
+    # extra blocks only add keys (a checkpoint without them still loads into extra_blocks=0)
+    missing, unexpected = deep.load_state_dict(base.state_dict(), strict=False)
+    assert not unexpected and missing and all(k.startswith(("enc2.2.", "enc2.3.", "enc3.3.", "enc3.4.")) for k in missing)
+    with pytest.raises(ConfigError, match="extra_blocks"):
+        VisibleNet(tiny_cfg(extra_blocks=-1))
+
+
 def test_convbn_folded_eval_matches_conv_then_bn_and_follows_updates():
     torch.manual_seed(0)
     m = ConvBN(4, 6, 3, stride=2)
