@@ -22,8 +22,9 @@ from amodal.errors import ConfigError
 
 SHAPE_KINDS = ("ellipse", "polygon", "star", "crescent", "lshape", "ushape", "blob", "animal", "fish", "worm")
 OCCLUDER_KINDS = ("bar", "rock")
-TEXTURE_KINDS = ("noise", "stripes", "spots", "gradient", "marble", "cells", "flat")
-BACKGROUND_KINDS = ("terrain", "horizon", "noise", "stripes", "marble", "cells", "flat")
+# "photo": a crop of a photograph from the folder `photos` (amodal.data.synth.photos); the others are procedural.
+TEXTURE_KINDS = ("noise", "stripes", "spots", "gradient", "marble", "cells", "flat", "photo")
+BACKGROUND_KINDS = ("terrain", "horizon", "noise", "stripes", "marble", "cells", "flat", "photo")
 
 # Fixed splits: name -> (videos, seed). Frames and size are fixed too (SPLIT_FRAMES, SPLIT_SIZE).
 SPLITS: Dict[str, tuple] = {"train": (1000, 1000), "val": (50, 2000), "test": (100, 3000)}
@@ -138,6 +139,9 @@ class SynthConfig:
     camera: CameraConfig = field(default_factory=CameraConfig)
     background: BackgroundConfig = field(default_factory=BackgroundConfig)
     photometric: PhotometricConfig = field(default_factory=PhotometricConfig)
+    # Folder of photographs for the "photo" texture kind (objects.textures / background.textures);
+    # relative paths are relative to the working directory. Empty: no photo textures.
+    photos: str = ""
 
 
 def synth_config_to_dict(cfg: SynthConfig) -> Dict[str, Any]:
@@ -242,6 +246,16 @@ def validate_synth_config(cfg: SynthConfig, where: str = "synth config") -> None
     _check_range(p.noise, "photometric.noise", where, 0.0, 100.0)
     _check_prob(p.jpeg_prob, "photometric.jpeg_prob", where)
     _check_range(p.jpeg_quality, "photometric.jpeg_quality", where, 1, 100, integer=True)
+    if o.textures.get("photo", 0) > 0 or b.textures.get("photo", 0) > 0:
+        if not cfg.photos:
+            raise ConfigError(f"{where}: the 'photo' texture kind needs key 'photos': a folder of photographs "
+                              "(tools/collect_photos.py makes one)")
+        from amodal.data.synth.photos import photo_files
+
+        try:
+            photo_files(cfg.photos)
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
 
 
 def replace_size(cfg: SynthConfig, width: Optional[int] = None, height: Optional[int] = None,

@@ -14,12 +14,15 @@ import numpy as np
 
 from amodal.data.synth.config import SHAPE_KINDS, SynthConfig
 from amodal.data.synth.motion import camera_path, object_track, static_track, view_bounds
+from amodal.data.synth.photos import photo_texture
 from amodal.data.synth.render import render_scene
 from amodal.data.synth.scene import TEXTURE_EXTENT, Photometric, Scene, SceneObject, SynthVideo
 from amodal.data.synth.shapes import CATEGORY_IDS, Shape, bar_shape, make_shape, rock_shape
 from amodal.data.synth.textures import pick, random_palette, shade, texture
 
 MAX_TEXTURE = 384
+OBJECT_PHOTO_ZOOM = (0.15, 0.6)  # an object's photo texture: a close-up of part of a photo
+BACKGROUND_PHOTO_ZOOM = (0.5, 1.0)  # a background: most of a photo's view
 
 
 def video_rng(seed: int, index: int) -> np.random.Generator:
@@ -37,10 +40,18 @@ def _rasterise_canonical(shape: Shape, size: int) -> np.ndarray:
     return mask
 
 
+def _texture(cfg: SynthConfig, kind: str, rng: np.random.Generator, h: int, w: int, scale: float,
+             photo_zoom: tuple) -> np.ndarray:
+    """(h, w, 3) float32 RGB of `kind`: a crop of the config's photos for "photo", else procedural."""
+    if kind == "photo":
+        return photo_texture(cfg.photos, rng, h, w, photo_zoom)
+    return texture(kind, rng, h, w, scale=scale)
+
+
 def _object_texture(rng: np.random.Generator, cfg: SynthConfig, shape: Shape, max_radius: float) -> np.ndarray:
     size = int(np.clip(np.ceil(2 * TEXTURE_EXTENT * max_radius), 16, MAX_TEXTURE))
     kind = pick(cfg.objects.textures, rng)
-    tex = texture(kind, rng, size, size, scale=rng.uniform(1.0, 3.0))
+    tex = _texture(cfg, kind, rng, size, size, rng.uniform(1.0, 3.0), OBJECT_PHOTO_ZOOM)
     if kind != "flat":
         tex = shade(tex, _rasterise_canonical(shape, size), rng, rng.uniform(*cfg.objects.shading))
     return tex
@@ -132,7 +143,8 @@ def draw_scene(cfg: SynthConfig, rng: np.random.Generator) -> Scene:
     x0, y0 = np.floor(view[0]) - 8, np.floor(view[1]) - 8
     wb = int(min(np.ceil(view[2]) + 8 - x0, 4 * w))
     hb = int(min(np.ceil(view[3]) + 8 - y0, 4 * h))
-    bg = texture(pick(cfg.background.textures, rng), rng, hb, wb, scale=1.5 * max(wb, hb) / max(w, h))
+    bg = _texture(cfg, pick(cfg.background.textures, rng), rng, hb, wb, 1.5 * max(wb, hb) / max(w, h),
+                  BACKGROUND_PHOTO_ZOOM)
     _add_clutter(rng, cfg, bg, h)
     shadow = rng.uniform(*cfg.objects.shadow)
 
