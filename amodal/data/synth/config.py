@@ -250,10 +250,10 @@ def validate_synth_config(cfg: SynthConfig, where: str = "synth config") -> None
         if not cfg.photos:
             raise ConfigError(f"{where}: the 'photo' texture kind needs key 'photos': a folder of photographs "
                               "(tools/collect_photos.py makes one)")
-        from amodal.data.synth.photos import photo_files
+        from amodal.data.synth.photos import load_photos
 
         try:
-            photo_files(cfg.photos)
+            load_photos(cfg.photos)  # every photo read once here: a bad file fails before any output is written
         except ConfigError as exc:
             raise ConfigError(f"{where}: {exc}") from None
 

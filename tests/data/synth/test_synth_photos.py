@@ -52,7 +52,7 @@ def test_photo_needs_a_folder_of_images(tmp_path, make_config):
     bad.mkdir()
     (bad / "x.png").write_bytes(b"not a png")
     with pytest.raises(ConfigError, match="readable"):
-        load_photos(str(bad))
+        make_config("tiny", objects=textures, photos=str(bad))
 
 
 def test_photo_world_renders_exact_masks(tmp_path, make_config):
