@@ -38,7 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="run seed; video i depends only on (seed, i) (default 0)")
     parser.add_argument("--workers", type=int, default=1, help="parallel processes (default 1)")
     parser.add_argument("--config", default=None, help="YAML file overriding the generator defaults "
-                        "(e.g. configs/synth/shifted.yaml)")
+                        "(e.g. configs/synth/shifted.yaml; configs/synth/photo.yaml adds photo "
+                        "textures from the folder tools/collect_photos.py makes)")
     parser.add_argument("--split", choices=["train", "val", "test"], default=None,
                         help="fixed split: train 1000 videos seed 1000, val 50 seed 2000, test 100 seed 3000; "
                         "32 frames, 320x240")

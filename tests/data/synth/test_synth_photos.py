@@ -69,3 +69,21 @@ def test_photo_world_renders_exact_masks(tmp_path, make_config):
 
 def test_default_world_has_no_photos(make_config):
     assert make_config("tiny").photos == ""
+
+
+def test_shipped_synth_configs_load(tmp_path):
+    """Every configs/synth/*.yaml is a valid generator config (photo.yaml given a photo folder)."""
+    import yaml
+
+    from amodal.data.synth.config import synth_config_from_dict
+
+    root = Path(__file__).resolve().parents[3] / "configs" / "synth"
+    folder = str(_photo_folder(tmp_path))
+    paths = sorted(root.glob("*.yaml"))
+    assert {"default.yaml", "photo.yaml", "shifted.yaml"} <= {p.name for p in paths}
+    for path in paths:
+        values = yaml.safe_load(path.read_text()) or {}
+        if "photos" in values:
+            values["photos"] = folder
+        cfg = synth_config_from_dict(values, str(path))
+        assert (cfg.photos == folder) == (path.name == "photo.yaml")
