@@ -18,8 +18,8 @@ from typing import List, Tuple
 import cv2
 import numpy as np
 
-from amodal.errors import ConfigError
 from amodal.data.synth.textures import apply_lut, palette_lut, random_palette
+from amodal.errors import ConfigError
 
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 MAX_SIDE = 640  # photos are shrunk to at most this many pixels on their longer side once, when read

@@ -84,7 +84,8 @@ def _grain(rng: np.random.Generator, img: np.ndarray, strength: float) -> np.nda
 
 
 def texture(kind: str, rng: np.random.Generator, h: int, w: int, scale: float = 1.0) -> np.ndarray:
-    """A texture of `kind` (see TEXTURE_KINDS / BACKGROUND_KINDS) as (H, W, 3) float32 RGB.
+    """A procedural texture of `kind` (see TEXTURE_KINDS / BACKGROUND_KINDS; "photo" is cut from
+    photographs by `amodal.data.synth.photos` instead) as (H, W, 3) float32 RGB.
 
     `scale` multiplies the feature frequency (more detail for larger images).
     """
