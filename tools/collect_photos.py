@@ -24,15 +24,15 @@ SOURCES: Tuple[Tuple[str, str, Tuple[str, ...]], ...] = (
 )
 
 
-def package_photos() -> List[Path]:
-    """Paths of the listed photographs that the installed packages hold."""
+def package_photos() -> List[Tuple[str, Path]]:
+    """(package, path) of the listed photographs that the installed packages hold."""
     found = []
     for package, sub, names in SOURCES:
         spec = importlib.util.find_spec(package)
         if spec is None or not spec.submodule_search_locations:
             continue
         folder = Path(list(spec.submodule_search_locations)[0]) / sub
-        found += [folder / n for n in names if (folder / n).is_file()]
+        found += [(package, folder / n) for n in names if (folder / n).is_file()]
     return found
 
 
@@ -43,8 +43,7 @@ def collect(out: Path) -> List[Path]:
         raise FileNotFoundError("no sample photographs found: pip install scikit-image (and/or matplotlib)")
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for src in photos:
-        package = next(p for p, _, names in SOURCES if src.name in names)
+    for package, src in photos:
         dst = out / f"{package}_{src.name}"
         if not dst.exists():
             shutil.copyfile(src, dst)
@@ -58,7 +57,7 @@ def main(argv: List[str]) -> int:
         return 2
     try:
         files = collect(Path(argv[0]))
-    except (OSError, FileNotFoundError) as exc:
+    except OSError as exc:  # FileNotFoundError (no photos) included
         print(f"collect_photos: {exc}", file=sys.stderr)
         return 2
     print(f"{len(files)} photographs in {argv[0]}")

@@ -12,7 +12,6 @@ from amodal.data.synth.photos import load_photos, photo_texture
 from amodal.errors import ConfigError
 
 
-
 def _photo_folder(root: Path) -> Path:
     """Two small photographs: a red-to-blue ramp and a green checkerboard (BGR files)."""
     folder = root / "photos"
