@@ -137,6 +137,11 @@ class AmodalPredictor:
             probability is above this (None: the checkpoint's `model.completion.threshold`, 0.5 for
             the shipped one). Lower completes more of the hidden parts, higher spills less onto
             touching neighbours.
+        detector: where the objects come from when no visible masks are given: "network" (the
+            visible-mask network), "motion" (regions moving on their own: whole moving objects on
+            real footage, nothing that stands still) or "network+motion" (the network's unsure
+            pieces joined along moving regions); None: the checkpoint's `model.visible.detector`
+            ("network" for the shipped one). See `amodal.models.detector`.
     """
 
     def __init__(
@@ -149,8 +154,10 @@ class AmodalPredictor:
         threads: Optional[int] = None,
         min_hits: Optional[int] = None,
         threshold: Optional[float] = None,
+        detector: Optional[str] = None,
     ) -> None:
         from amodal.models.completion import check_threshold
+        from amodal.config import DETECTORS
         from amodal.models.tracker import DEFAULT_MIN_HITS, check_min_hits
         from amodal.utils.threads import check_threads, set_threads
 
@@ -160,6 +167,9 @@ class AmodalPredictor:
             raise InputError(f"max_side must be an int >= 16 or None, got {max_side!r}")
         self.min_hits = check_min_hits(DEFAULT_MIN_HITS if min_hits is None else min_hits)
         self.threshold = check_threshold(threshold)
+        if detector is not None and detector not in DETECTORS:
+            raise InputError(f"detector must be one of {', '.join(DETECTORS)}; got {detector!r}")
+        self.detector = detector
         self.threads = check_threads(threads)
         self.device = resolve_device(device)
         if self.threads is not None:
@@ -179,7 +189,7 @@ class AmodalPredictor:
         from amodal.inference.session import AmodalSession
 
         return AmodalSession(self.model, device=str(self.device), max_objects=self.max_objects, min_hits=self.min_hits,
-                             threshold=self.threshold)
+                             threshold=self.threshold, detector=self.detector)
 
     # -- construction ----------------------------------------------------------------------
     @classmethod
@@ -352,7 +362,7 @@ class AmodalPredictor:
         with torch.inference_mode():
             results = run_offline(
                 self.model, small_frames, small_given if masks is not None else None, device=str(self.device),
-                max_objects=self.max_objects, min_hits=self.min_hits, threshold=self.threshold,
+                max_objects=self.max_objects, min_hits=self.min_hits, threshold=self.threshold, detector=self.detector,
             )
         per_frame_ms = (time.perf_counter() - start) * 1000.0 / len(records)
         assert size is not None

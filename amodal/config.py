@@ -18,6 +18,9 @@ from amodal.errors import ConfigError
 T = TypeVar("T")
 
 
+DETECTORS: Tuple[str, ...] = ("network", "motion", "network+motion")  # VisibleConfig.detector (amodal.models.detector)
+
+
 @dataclass
 class VisibleConfig:
     """Visible-mask network (class-agnostic instance segmentation + tracking)."""
@@ -43,6 +46,9 @@ class VisibleConfig:
     refine_radius: int = 0  # decoding: guided-filter radius (input pixels) snapping outlines to image edges; 0: off
     refine_eps: float = 1e-4  # decoding: the guided filter's regularisation (image edges weaker than ~sqrt of it are ignored)
     boundary_threshold: float = 0.5  # decoding: boundary probability that cuts foreground into fragments voted on whole
+    detector: str = "network"  # decoding: instances from the "network", from "motion" or "network+motion" (amodal.models.detector)
+    motion_threshold: float = 1.0  # decoding: residual motion (pixels per frame at <= 640 wide) that counts as moving
+    motion_confident: float = 0.6  # decoding: network+motion: network score from which motion leaves an instance alone
 
 
 @dataclass
@@ -64,7 +70,7 @@ class CompletionConfig:
 DECODING_KEYS: Dict[str, Tuple[str, ...]] = {
     "visible": ("fg_threshold", "center_threshold", "nms_kernel", "vote_radius", "vote_radius_rel",
                 "score_threshold", "min_area", "hole_area", "refine_radius", "refine_eps", "keep_aspect",
-                "boundary_threshold"),
+                "boundary_threshold", "detector", "motion_threshold", "motion_confident"),
     "completion": ("threshold",),
 }
 

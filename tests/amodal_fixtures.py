@@ -109,3 +109,23 @@ def load_tool(name: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def noise_texture(h: int, w: int, seed: int) -> np.ndarray:
+    """Smooth colour noise RGB uint8 (h, w, 3)."""
+    rng = np.random.default_rng(seed)
+    noise = cv2.resize(rng.random((h // 4, w // 4, 3)).astype(np.float32), (w, h), interpolation=cv2.INTER_CUBIC)
+    return np.clip(noise * 200 + 30, 0, 255).astype(np.uint8)
+
+
+def panning_scene(t: int, with_object: bool = True, h: int = 120, w: int = 160) -> Tuple[np.ndarray, np.ndarray]:
+    """Frame t of a camera panning (2, 1) px/frame over a textured world, and a textured square
+    moving (4, -3) px/frame over it; returns RGB uint8 (h, w, 3) and the square's mask."""
+    world = noise_texture(h + 40, w + 40, 0)
+    frame = world[t:t + h, 2 * t:2 * t + w].copy()
+    mask = np.zeros((h, w), bool)
+    if with_object:
+        y, x = 60 - 3 * t, 40 + 4 * t
+        frame[y:y + 30, x:x + 30] = noise_texture(30, 30, 1)
+        mask[y:y + 30, x:x + 30] = True
+    return frame, mask

@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
+from amodal.config import DETECTORS
+
 HELP = "evaluate amodal predictions (or run models on a dataset and evaluate them)"
 
 
@@ -44,6 +46,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--compare", help="comma-separated models to run and tabulate together, e.g. copy,convex,ours")
     parser.add_argument("--checkpoint", help="checkpoint for `ours` (default: the shipped weights)")
     parser.add_argument("--mode", choices=["stream", "offline"], default="stream", help="inference mode of `ours`")
+    parser.add_argument("--detector", choices=DETECTORS, default=None,
+                        help="`ours` end to end: objects from the visible-mask network, from motion, or both "
+                             "(default: the checkpoint's, network)")
     parser.add_argument("--device", default="cpu", help="torch device for the model")
     parser.add_argument("--image-root", help="folder that frame file names are relative to")
     parser.add_argument("--max-videos", type=int, default=None, help="run and score only the first N videos")
@@ -134,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
         if out is not None:
             save_predictions(predictions, out / "predictions.json")
     else:
-        options = ModelOptions(checkpoint=args.checkpoint, device=args.device, mode=args.mode)
+        options = ModelOptions(checkpoint=args.checkpoint, device=args.device, mode=args.mode, detector=args.detector)
         runners = {n: build_runner(n, options) for n in names}
         needs_frames = any(r.needs_frames(args.given_visible) for r in runners.values())
         # The model run never sees amodal ground truth: load without it.

@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
+from amodal.config import DETECTORS
+
 HELP = "segment videos, frame folders or live sources (writes predictions, overlay video, masks)"
 
 
@@ -32,6 +34,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--min-hits", type=int, default=None, metavar="N",
                         help="own visible net: report a new object once seen in N frames in a row (default 2; "
                              "the first N-1 frames report every detection)")
+    parser.add_argument("--detector", choices=DETECTORS, default=None,
+                        help="where objects come from without --visible-masks: the visible-mask 'network' (the "
+                             "checkpoint's default), 'motion' (regions moving on their own: whole moving objects "
+                             "on real footage, nothing still) or 'network+motion' (the network's unsure pieces "
+                             "joined along moving regions)")
     parser.add_argument("--threshold", type=float, default=None, metavar="P",
                         help="amodal decision: hidden pixels join an object above this probability (checkpoint's, 0.5)")
     parser.add_argument("--max-side", type=int, default=1280, metavar="PX",
@@ -144,7 +151,7 @@ def run(args: argparse.Namespace) -> int:
         device = f"cuda:{os.environ['LOCAL_RANK']}"  # one GPU per torchrun process
     predictor = AmodalPredictor.from_checkpoint(
         checkpoint, device=device, max_objects=args.max_objects, max_side=args.max_side, threads=args.threads,
-        min_hits=args.min_hits, threshold=args.threshold,
+        min_hits=args.min_hits, threshold=args.threshold, detector=args.detector,
     )
 
     if world == 1 and len(sources) > 1:

@@ -38,11 +38,13 @@ class ModelOptions:
         checkpoint: checkpoint path (None: the model's default weights).
         device: torch device string.
         mode: "stream" (causal) or "offline" (may look at future frames).
+        detector: `ours` end to end: "network", "motion" or "network+motion" (None: the checkpoint's).
     """
 
     checkpoint: Optional[str] = None
     device: str = "cpu"
     mode: str = "stream"
+    detector: Optional[str] = None
 
 
 class ModelRunner(Protocol):
@@ -104,9 +106,10 @@ class OursRunner:
         from amodal.api import AmodalPredictor
 
         if options.checkpoint:
-            self.predictor = AmodalPredictor.from_checkpoint(options.checkpoint, device=options.device)
+            self.predictor = AmodalPredictor.from_checkpoint(options.checkpoint, device=options.device,
+                                                             detector=options.detector)
         else:
-            self.predictor = AmodalPredictor.from_pretrained(device=options.device)
+            self.predictor = AmodalPredictor.from_pretrained(device=options.device, detector=options.detector)
         self.mode = options.mode
 
     def needs_frames(self, given_visible: bool) -> bool:

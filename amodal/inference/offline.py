@@ -27,7 +27,7 @@ def _prob(logits: np.ndarray) -> np.ndarray:
 @torch.inference_mode()
 def run_offline(model, frames: Sequence[np.ndarray], visible_masks: Optional[Sequence[Dict[int, np.ndarray]]] = None,
                 device: str = "cpu", max_objects: int = 16, min_hits: int = DEFAULT_MIN_HITS,
-                threshold: Optional[float] = None) -> List[FrameResult]:
+                threshold: Optional[float] = None, detector: Optional[str] = None) -> List[FrameResult]:
     """Bidirectional amodal segmentation of a clip.
 
     Args:
@@ -38,6 +38,7 @@ def run_offline(model, frames: Sequence[np.ndarray], visible_masks: Optional[Seq
         max_objects: most objects per frame.
         min_hits: tracker mode: frames in a row that confirm a new object (see `AmodalSession`).
         threshold: amodal decision probability (None: the model's).
+        detector: tracker mode: "network", "motion" or "network+motion" (None: the model's).
 
     Returns:
         T FrameResults; identities from the forward pass.
@@ -48,7 +49,7 @@ def run_offline(model, frames: Sequence[np.ndarray], visible_masks: Optional[Seq
 
         raise InputError(f"{len(frames)} frames but {len(visible_masks)} visible-mask dicts")
     session = AmodalSession(model, device=device, max_objects=max_objects, min_hits=min_hits, threshold=threshold,
-                            report_first_frames=False)
+                            report_first_frames=False, detector=detector)
     forward: List[RawFrame] = []
     confirmed: set = set()
     for t, image in enumerate(frames):

@@ -2,7 +2,8 @@
 
 Per frame: DIS flow from the previous frame; each known object's motion (similarity fit on its
 previous visible mask, constant velocity when unseen) moves its shape memory and its last amodal
-box; the visible masks are given or come from the visible net + tracker; every current object
+box; the visible masks are given or come from a `Detector` (the visible net, motion or both) +
+tracker; every current object
 gets a crop (visible box united with the moved amodal box, 1.5x, square); all crops go through
 CompletionNet in one batch; logits are pasted back at input resolution and post-processed:
 amodal = visible ∪ (p > model.completion.threshold ∩ other objects' visible), so amodal ⊇ visible and nothing spills
@@ -32,6 +33,7 @@ from amodal.models.alignment import IDENTITY, FlowEstimator, object_motion
 from amodal.models.crops import (crop_matrix, extract_crops, extract_plane_crops, mask_box, paste_crops_into,
                                  square_from_box, union_box, warp_box)
 from amodal.models.completion import check_threshold, threshold_logit
+from amodal.models.detector import Detector
 from amodal.models.memory import ShapeMemory, read_memories
 from amodal.models.ordering import depth_order, occlusion_rates
 from amodal.models.tracker import DEFAULT_MIN_HITS, Tracker
@@ -125,11 +127,13 @@ class AmodalSession:
             object can have been confirmed yet, report every tracked detection (as SORT does);
             False: only confirmed objects, ever (the offline pass, which reports them over their
             whole track anyway).
+        detector: where detections come from: "network", "motion" or "network+motion"
+            (`amodal.models.detector`); None: the model's `model.visible.detector`.
     """
 
     def __init__(self, model, device: str = "cpu", max_objects: int = 16, max_lost: int = 30, flow_width: int = 160,
                  min_hits: int = DEFAULT_MIN_HITS, threshold: Optional[float] = None,
-                 report_first_frames: bool = True) -> None:
+                 report_first_frames: bool = True, detector: Optional[str] = None) -> None:
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
         self.net = model.completion.fused_for_inference().to(memory_format=torch.channels_last)
@@ -139,7 +143,11 @@ class AmodalSession:
         self.report_first_frames = bool(report_first_frames)
         self.flow = FlowEstimator(flow_width)
         self.tracker = None
-        if model.visible is not None:
+        self.detector: Optional[Detector] = None
+        vcfg = model.cfg.model.visible
+        kind = vcfg.detector if detector is None else detector
+        if model.visible is not None or kind == "motion":
+            self.detector = Detector(model.visible, kind, vcfg.motion_threshold, vcfg.motion_confident)
             self.tracker = Tracker(iou_threshold=0.3, max_lost=self.max_lost, min_hits=min_hits)
         self.reset()
 
@@ -147,7 +155,7 @@ class AmodalSession:
         """Forget the stream: every object memory, the tracker, the previous frame."""
         self._objects: Dict[int, _ObjectState] = {}
         self._prev_gray: Optional[np.ndarray] = None
-        self._prev_image: Optional[np.ndarray] = None  # RGB of the previous frame (motion visible nets)
+        self._prev_image: Optional[np.ndarray] = None  # RGB of the previous frame (detectors that use motion)
         self._size: Optional[Tuple[int, int]] = None
         self._frame = -1
         if self.tracker is not None:
@@ -207,7 +215,7 @@ class AmodalSession:
         return ids, masks
 
     def _detect(self, image: np.ndarray, size: Tuple[int, int]) -> Tuple[List[int], np.ndarray, np.ndarray]:
-        instances = self.model.visible.predict_instances(image, self.max_objects, previous=self._prev_image)
+        instances = self.detector(image, self._prev_image, self.max_objects)
         hints = {}
         for oid, st in self._objects.items():
             if st.prev_amodal is not None:
@@ -250,10 +258,11 @@ class AmodalSession:
             ids, vis = self._given(visible_masks, size)
             det = np.ones(len(ids), np.float32)
         else:
-            if self.model.visible is None:
-                raise InputError("this model has no visible-mask network: pass visible_masks to step()")
+            if self.detector is None:
+                raise InputError("this model has no visible-mask network: pass visible_masks to step() "
+                                 "or use the 'motion' detector")
             ids, vis, det = self._detect(image, size)
-        if self.model.visible is not None and self.model.visible.motion:
+        if self.detector is not None and self.detector.needs_previous:
             self._prev_image = image.copy()  # the caller may reuse its buffer
         self._forget(ids)
         n = len(ids)

@@ -8,6 +8,7 @@ import torch.nn as nn
 from amodal.config import Config
 from amodal.errors import ConfigError, InputError
 from amodal.models.completion import CompletionNet
+from amodal.models.detector import check_detector
 
 
 class AmodalModel(nn.Module):
@@ -32,6 +33,8 @@ class AmodalModel(nn.Module):
 
 def build_model(cfg: Config) -> AmodalModel:
     """Build an untrained AmodalModel from a config (ConfigError on values the networks refuse)."""
+    vcfg = cfg.model.visible
+    check_detector(vcfg.detector, vcfg.motion_threshold, vcfg.motion_confident)
     visible = None
     try:
         if cfg.model.visible.enabled:

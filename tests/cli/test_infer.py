@@ -11,7 +11,7 @@ from PIL import Image
 
 from amodal.cli.main import main
 from amodal.types import FrameResult
-from amodal_fixtures import save_tiny_checkpoint
+from amodal_fixtures import panning_scene, save_tiny_checkpoint
 
 H, W, T = 48, 64, 6
 
@@ -19,7 +19,7 @@ H, W, T = 48, 64, 6
 class FakeSession:
     """Object 1 = red pixels; amodal = its bounding box widened by 4 px. Given masks used as is."""
 
-    def __init__(self, model, device="cpu", max_objects=16, min_hits=2, threshold=None):
+    def __init__(self, model, device="cpu", max_objects=16, min_hits=2, threshold=None, detector=None):
         self.calls = 0
         self.interrupt_at = None
 
@@ -151,6 +151,15 @@ def test_predictor_options_checked_before_loading_and_passed_on(fake_model, vide
     assert getattr(fake_model[0], attr) == value
 
 
+def test_detector_choice_checked_and_passed_on(fake_model, video, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        _infer(video, "--out", tmp_path / "a", "--detector", "optical")
+    assert exc.value.code == 2 and "invalid choice: 'optical'" in capsys.readouterr().err
+    assert not fake_model
+    assert _infer(video, "--out", tmp_path / "b", "--detector", "network+motion", "--no-video") == 0
+    assert fake_model[0].detector == "network+motion"
+
+
 def test_output_containing_input_refused(fake_model, video, capsys):
     assert _infer(video, "--out", video.parent, "--overwrite") == 2
     assert "contains the input" in capsys.readouterr().err
@@ -280,6 +289,27 @@ def test_real_end_to_end(tiny_checkpoint, video, tmp_path, mode, capsys):
     for track in load_predictions(out / "predictions.json"):
         assert len(track.segmentations) == T
     assert len(list((out / "masks" / "visible").glob("*.png"))) == T
+
+
+def test_motion_detector_end_to_end(tiny_checkpoint, tmp_path, capsys):
+    frames, squares = zip(*(panning_scene(t) for t in range(T)))
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for t, f in enumerate(frames):
+        cv2.imwrite(str(folder / f"{t:05d}.png"), cv2.cvtColor(f, cv2.COLOR_RGB2BGR))
+    out = tmp_path / "out"
+    assert main(["infer", str(folder), "--out", str(out), "--checkpoint", str(tiny_checkpoint), "--detector", "motion",
+                 "--no-video", "--min-hits", "1"]) == 0
+    from amodal.data.format import load_predictions
+    from amodal.utils.masks import decode_rle
+
+    best = np.zeros(T)
+    for track in load_predictions(out / "predictions.json"):
+        for t, rle in enumerate(track.segmentations):
+            if rle is not None:
+                m = decode_rle(rle)
+                best[t] = max(best[t], (m & squares[t]).sum() / (m | squares[t]).sum())
+    assert best[0] == 0 and (best[1:] > 0.6).all()  # nothing moves before the second frame
 
 
 def test_bad_checkpoint_exits_2(video, tmp_path, capsys):

@@ -8,7 +8,7 @@ from amodal.errors import InputError
 from amodal.inference.offline import run_offline
 from amodal.inference.session import AmodalSession
 from amodal.models.build import build_model
-from amodal_fixtures import ellipse_video
+from amodal_fixtures import ellipse_video, panning_scene
 
 
 def _model(visible=False, motion=False, flow=False):
@@ -211,3 +211,21 @@ def test_a_flow_visible_net_streams_with_refined_outlines(clip):
     for f in clip[0][:4]:
         r = session.step(f)
         assert r.visible.shape[1:] == f.shape[:2] and (r.amodal | ~r.visible).all()
+
+
+def test_motion_detector_tracks_without_a_visible_net():
+    frames, squares = zip(*(panning_scene(t) for t in range(5)))
+    model = _model()  # completion only
+    with pytest.raises(InputError, match="'motion' detector"):
+        AmodalSession(model).step(frames[0])
+    session = AmodalSession(model, detector="motion", min_hits=1)
+    ids = []
+    for t, f in enumerate(frames):
+        res = session.step(f)
+        ids.append(res.object_ids)
+        if t:
+            assert len(res.object_ids) == 1
+            assert (res.visible[0] & squares[t]).sum() > 0.6 * (res.visible[0] | squares[t]).sum()
+    assert ids[0] == [] and len({tuple(i) for i in ids[1:]}) == 1  # one track from the second frame on
+    results = run_offline(model, list(frames), detector="motion", min_hits=1)
+    assert [len(r.object_ids) for r in results] == [0, 1, 1, 1, 1]
