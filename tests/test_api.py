@@ -15,9 +15,10 @@ from amodal_fixtures import save_tiny_checkpoint
 class FakeSession:
     """Object 1 = bright pixels (red > 128); amodal = its bounding box. Given masks are used as is."""
 
-    def __init__(self, model, device="cpu", max_objects=16, min_hits=2, threshold=None):
+    def __init__(self, model, device="cpu", max_objects=16, min_hits=2, threshold=None, detector=None):
         self.min_hits = min_hits
         self.threshold = threshold
+        self.detector = detector
         self.seen = []
         self.resets = 0
 
@@ -45,7 +46,7 @@ def _fake_result(image, visible_masks):
     return FrameResult(0, ids, vis, amo, np.ones(len(ids)), occ, list(ids))
 
 
-def _fake_offline(model, frames, visible_masks, device, max_objects=16, min_hits=2, threshold=None):
+def _fake_offline(model, frames, visible_masks, device, max_objects=16, min_hits=2, threshold=None, detector=None):
     return [_fake_result(f, None if visible_masks is None else visible_masks[i]) for i, f in enumerate(frames)]
 
 
@@ -277,3 +278,12 @@ def test_threshold_reaches_the_session_and_is_validated(predictor):
     for bad in (0, 1.0, -0.2, True, "0.5"):
         with pytest.raises(InputError, match="threshold"):
             AmodalPredictor(torch.nn.Linear(1, 1), threshold=bad)
+
+
+def test_detector_reaches_the_session_and_is_validated(predictor):
+    from amodal.api import AmodalPredictor
+
+    assert predictor.session.detector is None  # the checkpoint's own
+    assert AmodalPredictor(torch.nn.Linear(1, 1), detector="motion").session.detector == "motion"
+    with pytest.raises(InputError, match="detector must be one of network, motion, network\\+motion"):
+        AmodalPredictor(torch.nn.Linear(1, 1), detector="flow")

@@ -313,6 +313,8 @@ def test_fuzzed_dicts_raise_only_format_error(mutations):
             old = target[key]
         except (KeyError, IndexError, TypeError):
             continue  # an earlier mutation removed this path
+        if not isinstance(target, (dict, list)):
+            continue  # ... or replaced a container on it by a string
         if op == "delete":
             del target[key]
         elif op == "int" and isinstance(old, int) and not isinstance(old, bool):

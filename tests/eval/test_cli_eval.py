@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from amodal.cli.main import main
+from amodal.errors import InputError
 from amodal.eval.baselines import MODELS, frame_result
 from amodal.utils.masks import encode_rle
 
@@ -220,3 +221,16 @@ def test_end_to_end_run_reads_frames_and_matches_own_track_ids(tmp_path, monkeyp
     assert s["metrics"]["full"]["object"] == pytest.approx((0.5 + 1) / 2)
     preds = json.loads((out / "predictions.json").read_text())
     assert sorted(p["track_id"] for p in preds) == [7, 8]
+
+
+def test_detector_option_reaches_the_model_factory(tmp_path, monkeypatch):
+    got = []
+
+    def factory(options):
+        got.append(options)
+        raise InputError("stop here")
+
+    monkeypatch.setitem(MODELS, "opts", factory)
+    gt = write_gt(tmp_path / "gt.json")
+    assert main(["eval", "--gt", str(gt), "--out", str(tmp_path / "o"), "--model", "opts", "--detector", "motion"]) == 2
+    assert got[0].detector == "motion" and got[0].mode == "stream"
