@@ -33,11 +33,11 @@ def plot_streaming(stream: Dict[str, Any], decode_fps: float, path: Path) -> Pat
     """Frames/s and latency (median, 95th percentile) per object count and mode, targets drawn."""
     rows = stream["rows"]
     counts = sorted({r["objects"] for r in rows})
-    modes = [m for m in ("own", "given") if any(r["mode"] == m for r in rows)]
+    modes = [m for m in ("own", "motion", "given") if any(r["mode"] == m for r in rows)]
     fig, (ax1, ax2) = _figure(1, 2, figsize=(10, 3.8))
     width = 0.8 / max(len(modes), 1)
-    colours = {"own": "#1f77b4", "given": "#ff7f0e"}
-    labels = {"own": "own visible net", "given": "visible masks given"}
+    colours = {"own": "#1f77b4", "motion": "#2ca02c", "given": "#ff7f0e"}
+    labels = {"own": "own visible net", "motion": "objects from motion", "given": "visible masks given"}
     for j, m in enumerate(modes):
         by = {r["objects"]: r for r in rows if r["mode"] == m}
         xs = [i + (j - (len(modes) - 1) / 2) * width for i in range(len(counts))]

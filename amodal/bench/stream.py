@@ -1,9 +1,10 @@
 """End-to-end streaming (decode + predict, frame by frame) and offline (bidirectional) throughput.
 
 Measured through the public API (`amodal.api.AmodalPredictor`) when it is available, else
-through `amodal.inference.session.AmodalSession` directly. Two modes: "own" (frames only: the
-model's visible-mask network + tracker) and "given" (ground-truth visible masks of the world are
-passed with every frame; reading them from the annotations is done before timing).
+through `amodal.inference.session.AmodalSession` directly. Three modes: "own" (frames only: the
+model's visible-mask network + tracker), "motion" (frames only: objects from motion, the
+`motion` detector, + tracker) and "given" (ground-truth visible masks of the world are passed with
+every frame; reading them from the annotations is done before timing).
 """
 from __future__ import annotations
 
@@ -13,19 +14,29 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 from amodal.bench.stats import median, percentile, rnd
 from amodal.bench.worlds import World
 
-MODES = ("own", "given")
-MODE_NAMES = {"own": "own visible-mask network (frames only)", "given": "visible masks given"}
+MODES = ("own", "motion", "given")
+MODE_NAMES = {"own": "own visible-mask network (frames only)", "motion": "objects from motion (frames only)",
+              "given": "visible masks given"}
 
 
-def make_predictor(model: Any, max_objects: int = 16) -> Tuple[Any, str]:
+def make_predictor(model: Any, max_objects: int = 16, detector: Optional[str] = None) -> Tuple[Any, str]:
     """(object with step(image, masks) and reset(), driver name) for a model on the CPU."""
     try:
         from amodal.api import AmodalPredictor
     except ImportError:  # the public API has not landed: measure the session itself
         from amodal.inference.session import AmodalSession
 
-        return AmodalSession(model, device="cpu", max_objects=max_objects), "AmodalSession"
-    return AmodalPredictor(model, device="cpu", max_objects=max_objects, max_side=None), "AmodalPredictor"
+        return AmodalSession(model, device="cpu", max_objects=max_objects, detector=detector), "AmodalSession"
+    return AmodalPredictor(model, device="cpu", max_objects=max_objects, max_side=None, detector=detector), \
+        "AmodalPredictor"
+
+
+def mode_model(models: Any, mode: str) -> Dict[str, Any]:
+    """`make_predictor` arguments of a benchmark mode: "given" the model without a visible net, else
+    the full one with the mode's detector."""
+    if mode == "given":
+        return {"model": models.given}
+    return {"model": models.own, "detector": "motion" if mode == "motion" else "network"}
 
 
 def stream_once(predictor: Any, world: World, given: bool, backend: str = "decord",
@@ -81,7 +92,7 @@ def bench_streaming(models: Any, worlds: List[World], repeats: int, decode_fps: 
     rows = []
     driver = ""
     for mode in MODES:
-        predictor, driver = make_predictor(models.own if mode == "own" else models.given)
+        predictor, driver = make_predictor(**mode_model(models, mode))
         for world in worlds:
             given = mode == "given"
             stream_once(predictor, world, given, limit=min(10, world.frames))  # warm-up (allocations, caches)
@@ -106,7 +117,7 @@ def _frames(world: World, limit: int) -> Iterator[Any]:
             yield frame
 
 
-def offline_once(model: Any, world: World, given: bool, limit: int) -> Dict[str, Any]:
+def offline_once(model: Any, world: World, given: bool, limit: int, detector: Optional[str] = None) -> Dict[str, Any]:
     """Offline (bidirectional) pass over the first `limit` frames, decoding included.
 
     Returns:
@@ -121,9 +132,9 @@ def offline_once(model: Any, world: World, given: bool, limit: int) -> Dict[str,
         from amodal.inference.offline import run_offline
 
         images = [f.image for f in _frames(world, n)]
-        results = run_offline(model, images, masks, device="cpu")
+        results = run_offline(model, images, masks, device="cpu", detector=detector)
     else:
-        predictor = AmodalPredictor(model, device="cpu", max_side=None)
+        predictor = AmodalPredictor(model, device="cpu", max_side=None, detector=detector)
         results = list(predictor.predict_video(_frames(world, n), visible_masks=masks, mode="offline"))
     dt = time.perf_counter() - t0
     return {"frames": len(results), "seconds": dt, "fps": len(results) / dt if dt > 0 else float("nan")}
@@ -134,9 +145,10 @@ def bench_offline(models: Any, worlds: List[World], repeats: int, frames: int,
     """Offline frames/s (median over `repeats`) for every world and mode."""
     rows = []
     for mode in MODES:
-        model = models.own if mode == "own" else models.given
+        args = mode_model(models, mode)
         for world in worlds:
-            runs = [offline_once(model, world, mode == "given", frames) for _ in range(repeats)]
+            runs = [offline_once(args["model"], world, mode == "given", frames, args.get("detector"))
+                    for _ in range(repeats)]
             row = {"objects": world.objects, "mode": mode, "frames": runs[0]["frames"],
                    "fps": rnd(median(r["fps"] for r in runs), 1), "fps_runs": [rnd(r["fps"], 1) for r in runs]}
             rows.append(row)
@@ -157,7 +169,7 @@ def bench_threads(models: Any, world: World, threads: int, log: Callable[[str], 
         for n in sorted({1, int(threads)}):
             torch.set_num_threads(n)
             for mode in MODES:
-                predictor, _ = make_predictor(models.own if mode == "own" else models.given)
+                predictor, _ = make_predictor(**mode_model(models, mode))
                 stream_once(predictor, world, mode == "given", limit=min(10, world.frames))
                 run = stream_once(predictor, world, mode == "given")
                 rows.append({"threads": n, "mode": mode, "objects": world.objects, "fps": rnd(run["fps"], 1),

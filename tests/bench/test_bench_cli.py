@@ -21,13 +21,14 @@ def test_quick_run_writes_report(tmp_path, capsys):
     assert code == 0
     data = json.loads((out.parent / "benchmarks.json").read_text())
     rows = data["stream"]["rows"]
-    assert {(r["mode"], r["objects"]) for r in rows} == {(m, n) for m in ("own", "given") for n in (2, 4)}
+    assert {(r["mode"], r["objects"]) for r in rows} == {(m, n) for m in ("own", "motion", "given") for n in (2, 4)}
     assert all(r["fps"] > 0 and r["latency_p95_ms"] >= r["latency_p50_ms"] for r in rows)
     assert data["decode"]["decord"]["frames"] == data["decode"]["opencv"]["frames"] == 5
     assert data["memory"]["frames"] == 30 and data["memory"]["samples"][-1]["frame"] == 30
     assert data["machine"]["cores"] >= 1 and data["settings"]["quick"] is True
     text = out.read_text()
     assert "## Streaming, end to end" in text and "bench_streaming.png" in text
+    assert "| 2 | objects from motion (frames only) |" in text
     assert (out.parent / "images" / "bench_memory.png").is_file()
     assert "frames/s" in capsys.readouterr().out
 
