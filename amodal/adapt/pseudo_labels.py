@@ -210,7 +210,8 @@ def pseudo_label(sources: Sequence[Any], out_dir: PathLike, predictor: Any = Non
 
     Raises:
         InputError / VideoReadError / FormatError: unreadable video, masks that do not fit it, a live
-            source, no predictor and no masks, or a model without a visible-mask network.
+            source, no predictor and no masks, or a model without a visible-mask network (and a
+            detector that needs one).
     """
     from amodal.api import as_rgb, check_masks, source_name
 
@@ -219,8 +220,9 @@ def pseudo_label(sources: Sequence[Any], out_dir: PathLike, predictor: Any = Non
     if visible_masks is None:
         if predictor is None:
             raise InputError("pseudo-labelling needs visible masks (--visible-masks) or a model to make them")
-        if getattr(predictor.model, "visible", None) is None:
-            raise InputError("this checkpoint has no visible-mask network: give the visible masks (--visible-masks PATH)")
+        if getattr(predictor.session, "detector", None) is None:
+            raise InputError("this checkpoint has no visible-mask network: give the visible masks (--visible-masks PATH) "
+                             "or take the objects from motion (--detector motion)")
     if not isinstance(visible_masks, (str, Path, type(None))) and len(sources) != 1:
         raise InputError("per-frame visible mask dicts can be given for one video only; give a path for several")
     videos, annotations, seen = [], [], {}  # type: List[dict], List[dict], Dict[str, int]

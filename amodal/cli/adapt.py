@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from amodal.config import DETECTORS
+
 HELP = "adapt the model to one video without labels (self-supervised), then segment it"
 
 
@@ -30,6 +32,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a recipe key, e.g. --set adapt.patience=5 (repeatable)")
     parser.add_argument("--mode", choices=("stream", "offline"), default="stream", help="inference mode (stream)")
+    parser.add_argument("--detector", choices=DETECTORS, default=None,
+                        help="without --visible-masks, where the objects (and so the pseudo-labels) come from: the "
+                             "visible-mask 'network' (the checkpoint's default), 'motion' or 'network+motion' "
+                             "(as in amodal infer)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     parser.add_argument("--max-objects", type=int, default=16, metavar="N", help="most objects tracked at once (16)")
     parser.add_argument("--max-side", type=int, default=1280, metavar="PX",
@@ -87,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
 
     checkpoint = _check(args)
     predictor = AmodalPredictor.from_checkpoint(checkpoint, device=args.device, max_objects=args.max_objects,
-                                                max_side=args.max_side, threads=args.threads)
+                                                max_side=args.max_side, threads=args.threads, detector=args.detector)
     finetune_config(predictor.config, args.config, args.overrides)  # config errors before the slow part
     out = Path(args.out)
     report = adapt_predictor(predictor, args.video, steps=args.steps, visible_masks=args.visible_masks,

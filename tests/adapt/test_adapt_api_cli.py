@@ -102,6 +102,18 @@ def test_cli_adapt_writes_infer_outputs_and_report(clip, tmp_path, capsys):
     assert not list(tmp_path.glob("amodal-adapt-*"))  # temporary pseudo-labels removed
 
 
+def test_cli_adapt_on_objects_from_motion(clip, tmp_path, capsys):
+    ckpt, video, _, _, _ = clip
+    out = tmp_path / "out"
+    sets = [x for s in FAST for x in ("--set", s)]
+    rc = main(["adapt", str(video), "--out", str(out), "--checkpoint", str(ckpt), "--detector", "motion",
+               "--steps", "2", "--quiet", "--no-video"] + sets)
+    assert rc == 0, capsys.readouterr().err
+    report = json.loads((out / "adaptation.json").read_text())
+    assert report["steps_run"] == 2 and report["train_clips"] > 0  # pseudo-labels from the moving ellipses
+    assert json.loads((out / "predictions.json").read_text())  # tracks found without a visible-mask network
+
+
 @pytest.mark.parametrize("extra, message", [
     (["--steps", "-1"], "--steps"),
     (["--save-checkpoint", "{ckpt}"], "never overwritten"),

@@ -71,11 +71,11 @@ def test_short_tracks_dropped_and_frames_downscaled(tmp_path):
 class FakePredictor:
     """Stands in for AmodalPredictor: object 7 = pixels brighter than the frame's 90th percentile."""
 
-    class _Model:
-        visible = object()
+    class _Session:
+        detector = object()  # what finds the objects (AmodalSession.detector)
 
     def __init__(self):
-        self.model = self._Model()
+        self.session = self._Session()
         self.resets = 0
 
     def reset(self):
@@ -119,7 +119,7 @@ def test_errors_name_the_problem(tmp_path):
     with pytest.raises(InputError, match="--visible-masks"):
         pseudo_label([video], tmp_path / "p1")  # no predictor, no masks
     bare = FakePredictor()
-    bare.model.visible = None
+    bare.session.detector = None  # a model without a visible-mask network, network detector
     with pytest.raises(InputError, match="no visible-mask network"):
         pseudo_label([video], tmp_path / "p2", predictor=bare)
     (masks / f"{T - 1:05d}.png").unlink()
