@@ -4,8 +4,9 @@ Both passes use the same weights; the backward pass is given the forward pass's 
 and identities (so both predict the same objects), probabilities are averaged per pixel, then
 post-processed as in the streaming session. An object the tracker confirmed at any frame is
 reported over its whole track, the frames before its confirmation included (the stream cannot
-do this: it does not know the future); objects never confirmed are not reported. Holds the whole clip's logits (float16), so it is
-for clips, not endless streams.
+do this: it does not know the future); objects never confirmed are not reported. Detectors that
+use motion measure it at the first frame against the second (a stream has nothing to measure it
+against there). Holds the whole clip's logits (float16), so it is for clips, not endless streams.
 """
 from __future__ import annotations
 
@@ -53,7 +54,8 @@ def run_offline(model, frames: Sequence[np.ndarray], visible_masks: Optional[Seq
     forward: List[RawFrame] = []
     confirmed: set = set()
     for t, image in enumerate(frames):
-        raw = session.step_raw(image, None if visible_masks is None else visible_masks[t])
+        other = frames[1] if t == 0 and len(frames) > 1 else None  # motion at the first frame: against the second
+        raw = session.step_raw(image, None if visible_masks is None else visible_masks[t], other)
         raw.logits, raw.others = raw.logits.astype(np.float16), None  # keep the clip small
         ok = raw.confirmed if raw.confirmed is not None else np.ones(len(raw.ids), bool)
         confirmed.update(k for k, c in zip(raw.ids, ok) if c)

@@ -214,8 +214,10 @@ class AmodalSession:
             masks[i] = m.astype(bool, copy=False)
         return ids, masks
 
-    def _detect(self, image: np.ndarray, size: Tuple[int, int]) -> Tuple[List[int], np.ndarray, np.ndarray]:
-        instances = self.detector(image, self._prev_image, self.max_objects)
+    def _detect(self, image: np.ndarray, size: Tuple[int, int], other: Optional[np.ndarray] = None
+                ) -> Tuple[List[int], np.ndarray, np.ndarray]:
+        previous = self._prev_image if self._prev_image is not None else other
+        instances = self.detector(image, previous, self.max_objects)
         hints = {}
         for oid, st in self._objects.items():
             if st.prev_amodal is not None:
@@ -249,8 +251,14 @@ class AmodalSession:
                 del self._objects[k]
 
     @torch.inference_mode()
-    def step_raw(self, image: np.ndarray, visible_masks: Optional[Dict[int, np.ndarray]] = None) -> RawFrame:
-        """Everything `step` does up to (not including) post-processing."""
+    def step_raw(self, image: np.ndarray, visible_masks: Optional[Dict[int, np.ndarray]] = None,
+                 other: Optional[np.ndarray] = None) -> RawFrame:
+        """Everything `step` does up to (not including) post-processing.
+
+        `other`: RGB uint8 (H, W, 3), a neighbouring frame that detection measures motion against
+        while the stream has no previous frame (the offline pass gives the second frame with the
+        first); ignored afterwards.
+        """
         size = self._check_image(image)
         self._frame += 1
         self._advance(image, size)
@@ -261,7 +269,7 @@ class AmodalSession:
             if self.detector is None:
                 raise InputError("this model has no visible-mask network: pass visible_masks to step() "
                                  "or use the 'motion' detector")
-            ids, vis, det = self._detect(image, size)
+            ids, vis, det = self._detect(image, size, other)
         if self.detector is not None and self.detector.needs_previous:
             self._prev_image = image.copy()  # the caller may reuse its buffer
         self._forget(ids)

@@ -227,5 +227,22 @@ def test_motion_detector_tracks_without_a_visible_net():
             assert len(res.object_ids) == 1
             assert (res.visible[0] & squares[t]).sum() > 0.6 * (res.visible[0] | squares[t]).sum()
     assert ids[0] == [] and len({tuple(i) for i in ids[1:]}) == 1  # one track from the second frame on
-    results = run_offline(model, list(frames), detector="motion", min_hits=1)
-    assert [len(r.object_ids) for r in results] == [0, 1, 1, 1, 1]
+    results = run_offline(model, list(frames), detector="motion")
+    assert [len(r.object_ids) for r in results] == [1] * 5  # offline: the first frame's motion against the second
+    assert (results[0].visible[0] & squares[0]).sum() > 0.6 * (results[0].visible[0] | squares[0]).sum()
+
+
+def test_offline_gives_a_motion_visible_net_the_second_frame_at_the_first(clip):
+    frames = [f.copy() for f in clip[0][:3]]
+    model = _model(visible=True, motion=True)
+    seen = []
+    real = model.visible.predict_instances
+
+    def spy(image, max_objects=16, previous=None):
+        seen.append(previous)
+        return real(image, max_objects, previous=previous)
+
+    model.visible.predict_instances = spy
+    run_offline(model, frames)
+    assert np.array_equal(seen[0], frames[1]) and np.array_equal(seen[1], frames[0])
+    assert np.array_equal(seen[2], frames[1])
