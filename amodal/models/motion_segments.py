@@ -27,6 +27,7 @@ CLOSE_KERNEL = 9  # working pixels: joins a region cut by a thin band of weak mo
 REFINE_RADIUS_320 = 4  # guided-filter radius at 320 working pixels wide (scaled with the width)
 REFINE_EPS = 1e-3
 GRID_CELLS = 80  # flow samples per row for the homography fit
+MIN_FLOW_SIDE = 32  # DIS refuses some images with a side under this: smaller ones are padded for it
 
 
 def _grey(image: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
@@ -34,6 +35,20 @@ def _grey(image: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
     if grey.shape[::-1] != size:
         grey = cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
     return grey
+
+
+def dense_flow(dis, image: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """DIS flow (h, w, 2) float32 from grey uint8 `image` (h, w) to `other`, at `image`'s pixels.
+
+    Frames with a side under MIN_FLOW_SIDE (a thin strip, a tiny frame) are padded by reflection
+    for DIS and the flow cropped back.
+    """
+    h, w = image.shape
+    pad_y, pad_x = max(0, MIN_FLOW_SIDE - h), max(0, MIN_FLOW_SIDE - w)
+    if pad_y or pad_x:
+        image = cv2.copyMakeBorder(image, 0, pad_y, 0, pad_x, cv2.BORDER_REFLECT)
+        other = cv2.copyMakeBorder(other, 0, pad_y, 0, pad_x, cv2.BORDER_REFLECT)
+    return dis.calc(image, other, None)[:h, :w]
 
 
 def camera_homography(flow: np.ndarray) -> Optional[np.ndarray]:
@@ -83,7 +98,7 @@ class MotionSegmenter:
         """(w, h) the flow is computed at."""
         if width <= self.max_width:
             return width, height
-        return self.max_width, max(8, int(round(height * self.max_width / width)))
+        return self.max_width, max(1, int(round(height * self.max_width / width)))
 
     def moving(self, image: np.ndarray, previous: np.ndarray) -> np.ndarray:
         """bool (h, w) moving pixels at the working resolution.
@@ -96,7 +111,7 @@ class MotionSegmenter:
         if image.shape != previous.shape:
             raise InputError(f"previous frame {previous.shape} and frame {image.shape} differ in size")
         size = self.working_size(*image.shape[:2])
-        flow = self._dis.calc(_grey(image, size), _grey(previous, size), None)  # at the current frame's pixels
+        flow = dense_flow(self._dis, _grey(image, size), _grey(previous, size))  # at the current frame's pixels
         prob = np.clip(residual_motion(flow) / (2.0 * self.threshold), 0.0, 1.0)
         small = image if image.shape[1::-1] == size else cv2.resize(image, size, interpolation=cv2.INTER_AREA)
         radius = max(1, int(round(REFINE_RADIUS_320 * size[0] / 320.0)))

@@ -44,6 +44,14 @@ def test_wide_frames_are_reduced_and_regions_come_back_at_full_size():
     assert (regions[0] & mask).sum() > 0.5 * mask.sum()
 
 
+@pytest.mark.parametrize("height, width", [(16, 16), (16, 1280), (16, 2000), (1280, 16), (12, 700)])
+def test_tiny_and_thin_frames_work(height, width):
+    rng = np.random.default_rng(0)
+    prev = rng.integers(0, 255, (height, width, 3), dtype=np.uint8)
+    regions = MotionSegmenter().segments(np.roll(prev, 1, axis=1), prev)
+    assert all(r.shape == (height, width) for r in regions)
+
+
 def test_bad_frames_are_refused():
     seg = MotionSegmenter()
     frame, _ = panning_scene(0)
