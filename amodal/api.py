@@ -156,8 +156,8 @@ class AmodalPredictor:
         threshold: Optional[float] = None,
         detector: Optional[str] = None,
     ) -> None:
-        from amodal.models.completion import check_threshold
         from amodal.config import DETECTORS
+        from amodal.models.completion import check_threshold
         from amodal.models.tracker import DEFAULT_MIN_HITS, check_min_hits
         from amodal.utils.threads import check_threads, set_threads
 

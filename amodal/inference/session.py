@@ -3,11 +3,11 @@
 Per frame: DIS flow from the previous frame; each known object's motion (similarity fit on its
 previous visible mask, constant velocity when unseen) moves its shape memory and its last amodal
 box; the visible masks are given or come from a `Detector` (the visible net, motion or both) +
-tracker; every current object
-gets a crop (visible box united with the moved amodal box, 1.5x, square); all crops go through
-CompletionNet in one batch; logits are pasted back at input resolution and post-processed:
-amodal = visible ∪ (p > model.completion.threshold ∩ other objects' visible), so amodal ⊇ visible and nothing spills
-onto visible background. The frame is then written into each object's memory.
+tracker; every current object gets a crop (visible box united with the moved amodal box, 1.5x,
+square); all crops go through CompletionNet in one batch; logits are pasted back at input
+resolution and post-processed: amodal = visible ∪ (p > model.completion.threshold ∩ other objects'
+visible), so amodal ⊇ visible and nothing spills onto visible background. The frame is then
+written into each object's memory.
 
 In tracker mode a new track is reported only once the tracker has confirmed it (matched in
 `min_hits` frames in a row), except in the stream's first `min_hits - 1` frames, which have no
