@@ -43,6 +43,8 @@ class VisibleConfig:
     hole_area: int = 64  # holes up to this many input pixels inside an instance are filled
     motion: bool = False  # the network also sees the previous frame (motion separates objects from clutter)
     flow: bool = False  # ... and the optical flow between the two frames (needs motion)
+    flow_preset: str = "ultrafast"  # DIS preset of that flow: "ultrafast" or "medium" (amodal.models.motion_flow)
+    flow_camera: str = "median"  # camera motion taken out of it: "median" shift or "homography"
     refine_radius: int = 0  # decoding: guided-filter radius (input pixels) snapping outlines to image edges; 0: off
     refine_eps: float = 1e-4  # decoding: the guided filter's regularisation (image edges weaker than ~sqrt of it are ignored)
     boundary_threshold: float = 0.5  # decoding: boundary probability that cuts foreground into fragments voted on whole

@@ -67,16 +67,22 @@ def camera_homography(flow: np.ndarray) -> Optional[np.ndarray]:
     return hom
 
 
-def residual_motion(flow: np.ndarray) -> np.ndarray:
-    """Magnitude (h, w) float32 of the flow (h, w, 2) that the camera homography leaves unexplained."""
+def camera_residual(flow: np.ndarray) -> np.ndarray:
+    """The flow (h, w, 2) float32 that the camera homography leaves unexplained, (h, w, 2) float32
+    (the flow minus its median where no homography fits)."""
     h, w = flow.shape[:2]
     hom = camera_homography(flow)
     if hom is None:
-        return np.zeros((h, w), np.float32)
+        return (flow - np.median(flow.reshape(-1, 2), axis=0)).astype(np.float32)
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     grid = np.stack([xx, yy], -1)
     moved = cv2.perspectiveTransform(grid.reshape(-1, 1, 2), hom).reshape(h, w, 2)
-    return np.linalg.norm(grid + flow - moved, axis=-1).astype(np.float32)
+    return (grid + flow - moved).astype(np.float32)
+
+
+def residual_motion(flow: np.ndarray) -> np.ndarray:
+    """Magnitude (h, w) float32 of `camera_residual(flow)`."""
+    return np.linalg.norm(camera_residual(flow), axis=-1)
 
 
 class MotionSegmenter:

@@ -47,7 +47,7 @@ from torch import Tensor
 from amodal.config import VisibleConfig
 from amodal.errors import ConfigError, InputError
 from amodal.models.instances import DecodeParams, Instance, decode_instances
-from amodal.models.motion_flow import relative_flow
+from amodal.models.motion_flow import check_flow_settings, relative_flow
 from amodal.utils.images import check_rgb
 
 __all__ = ["VisibleNet", "VisibleOutput", "Instance", "visible_targets"]
@@ -150,6 +150,7 @@ class VisibleNet(nn.Module):
         w = cfg.width
         if cfg.flow and not cfg.motion:
             raise ConfigError("model.visible.flow is computed from the previous frame: it needs model.visible.motion: true")
+        check_flow_settings(cfg.flow_preset, cfg.flow_camera)
         self.motion = bool(cfg.motion)  # also sees the previous frame
         self.flow = bool(cfg.flow)  # ... and the optical flow between the two
         # RGB of this frame, of the previous one (motion), flow (dx, dy) between them
@@ -216,7 +217,10 @@ class VisibleNet(nn.Module):
         if tuple(x.shape[-2:]) != size:
             down = x.shape[-2] > size[0] or x.shape[-1] > size[1]
             x = F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=down)
-        flow = relative_flow(x[:, :3], None if previous is None else x[:, 3:]) if self.flow else None
+        flow = None
+        if self.flow:
+            flow = relative_flow(x[:, :3], None if previous is None else x[:, 3:], self.cfg.flow_preset,
+                                 self.cfg.flow_camera)
         x = (x * (1.0 / _STD)).sub_(_MEAN / _STD)
         if flow is not None:
             x = torch.cat([x, flow], 1)

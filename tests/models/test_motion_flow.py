@@ -1,7 +1,12 @@
 """Flow input channels: relative motion of an object, zero for a still scene or a camera pan."""
+import cv2
 import numpy as np
+import pytest
 import torch
 
+from amodal.config import Config
+from amodal.errors import ConfigError
+from amodal.models.build import build_model
 from amodal.models.motion_flow import FLOW_CLAMP, FLOW_UNIT, relative_flow
 
 H, W = 96, 128
@@ -9,8 +14,6 @@ H, W = 96, 128
 
 def _texture(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
     """Smooth random texture, float (h, w, 3) in [0, 1] (DIS needs gradients to track)."""
-    import cv2
-
     noise = rng.random((h // 4, w // 4, 3)).astype(np.float32)
     return cv2.resize(noise, (w, h), interpolation=cv2.INTER_CUBIC).clip(0, 1)
 
@@ -65,3 +68,25 @@ def test_values_are_clamped_and_the_batch_is_per_pair():
     out = relative_flow(_to_tensor(a, a), _to_tensor(b, a))
     assert out.abs().max() <= FLOW_CLAMP
     assert torch.count_nonzero(out[1]) == 0 and torch.count_nonzero(out[0]) > 0
+
+
+def test_a_camera_zoom_is_subtracted_by_the_homography_not_by_the_median():
+    rng = np.random.default_rng(4)
+    big = _texture(rng, H, W)
+    zoom = cv2.getRotationMatrix2D((W / 2, H / 2), 0.0, 1.06)  # the camera zooms in 6 %
+    prev, cur = big, cv2.warpAffine(big, zoom, (W, H), borderMode=cv2.BORDER_REFLECT)
+    inner = (slice(None), slice(16, -16), slice(16, -16))
+    median = relative_flow(_to_tensor(cur), _to_tensor(prev), "medium", "median")[0].numpy()
+    homography = relative_flow(_to_tensor(cur), _to_tensor(prev), "medium", "homography")[0].numpy()
+    assert np.abs(homography[inner]).mean() < 0.1 < 0.5 < np.abs(median[inner]).mean()
+
+
+def test_flow_settings_are_checked():
+    x = _to_tensor(_texture(np.random.default_rng(0), H, W))
+    with pytest.raises(ValueError, match="flow_preset"):
+        relative_flow(x, x, "fast")
+    cfg = Config()
+    cfg.model.visible.enabled = cfg.model.visible.motion = cfg.model.visible.flow = True
+    cfg.model.visible.flow_camera = "affine"
+    with pytest.raises(ConfigError, match="flow_camera must be one of median, homography"):
+        build_model(cfg)
