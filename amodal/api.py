@@ -28,7 +28,7 @@ from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Seque
 
 import numpy as np
 
-from amodal.errors import InputError
+from amodal.errors import ConfigError, InputError
 from amodal.types import Frame, FrameResult
 
 PathLike = Union[str, Path]
@@ -156,8 +156,8 @@ class AmodalPredictor:
         threshold: Optional[float] = None,
         detector: Optional[str] = None,
     ) -> None:
-        from amodal.config import DETECTORS
         from amodal.models.completion import check_threshold
+        from amodal.models.detector import check_detector
         from amodal.models.tracker import DEFAULT_MIN_HITS, check_min_hits
         from amodal.utils.threads import check_threads, set_threads
 
@@ -167,8 +167,11 @@ class AmodalPredictor:
             raise InputError(f"max_side must be an int >= 16 or None, got {max_side!r}")
         self.min_hits = check_min_hits(DEFAULT_MIN_HITS if min_hits is None else min_hits)
         self.threshold = check_threshold(threshold)
-        if detector is not None and detector not in DETECTORS:
-            raise InputError(f"detector must be one of {', '.join(DETECTORS)}; got {detector!r}")
+        if detector is not None:
+            try:
+                check_detector(detector)
+            except ConfigError as exc:  # a bad argument, not a bad config
+                raise InputError(str(exc)) from None
         self.detector = detector
         self.threads = check_threads(threads)
         self.device = resolve_device(device)

@@ -145,9 +145,8 @@ def bench_offline(models: Any, worlds: List[World], repeats: int, frames: int,
     """Offline frames/s (median over `repeats`) for every world and mode."""
     rows = []
     for mode in MODES:
-        args = mode_model(models, mode)
         for world in worlds:
-            runs = [offline_once(args["model"], world, mode == "given", frames, args.get("detector"))
+            runs = [offline_once(world=world, given=mode == "given", limit=frames, **mode_model(models, mode))
                     for _ in range(repeats)]
             row = {"objects": world.objects, "mode": mode, "frames": runs[0]["frames"],
                    "fps": rnd(median(r["fps"] for r in runs), 1), "fps_runs": [rnd(r["fps"], 1) for r in runs]}

@@ -42,7 +42,8 @@ class FlowField:
         return self.full_size[1] / w, self.full_size[0] / h
 
 
-def _reduced_size(height: int, width: int, max_width: int) -> tuple:
+def reduced_size(height: int, width: int, max_width: int) -> tuple:
+    """(h, w) of a (height, width) frame reduced to at most `max_width` wide (aspect kept, h >= 8)."""
     if width <= max_width:
         return height, width
     w = max_width
@@ -53,7 +54,7 @@ def _reduced_size(height: int, width: int, max_width: int) -> tuple:
 def to_gray_small(image: np.ndarray, max_width: int = 160) -> np.ndarray:
     """RGB uint8 (H, W, 3) -> downscaled grayscale uint8 (h, w), w <= max_width."""
     check_rgb(image)
-    h, w = _reduced_size(image.shape[0], image.shape[1], max_width)
+    h, w = reduced_size(image.shape[0], image.shape[1], max_width)
     gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
     if (h, w) != gray.shape:
         gray = cv2.resize(gray, (w, h), interpolation=cv2.INTER_AREA)

@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from amodal.errors import InputError
+from amodal.models.alignment import reduced_size, to_gray_small
 from amodal.models.guided_filter import refine_probability
 from amodal.utils.images import check_rgb
 
@@ -28,13 +29,6 @@ REFINE_RADIUS_320 = 4  # guided-filter radius at 320 working pixels wide (scaled
 REFINE_EPS = 1e-3
 GRID_CELLS = 80  # flow samples per row for the homography fit
 MIN_FLOW_SIDE = 32  # DIS refuses some images with a side under this: smaller ones are padded for it
-
-
-def _grey(image: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
-    grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
-    if grey.shape[::-1] != size:
-        grey = cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
-    return grey
 
 
 def dense_flow(dis, image: np.ndarray, other: np.ndarray) -> np.ndarray:
@@ -101,10 +95,9 @@ class MotionSegmenter:
         self._dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
 
     def working_size(self, height: int, width: int) -> Tuple[int, int]:
-        """(w, h) the flow is computed at."""
-        if width <= self.max_width:
-            return width, height
-        return self.max_width, max(1, int(round(height * self.max_width / width)))
+        """(w, h) the flow is computed at (`amodal.models.alignment.reduced_size`)."""
+        h, w = reduced_size(height, width, self.max_width)
+        return w, h
 
     def moving(self, image: np.ndarray, previous: np.ndarray) -> np.ndarray:
         """bool (h, w) moving pixels at the working resolution.
@@ -116,8 +109,9 @@ class MotionSegmenter:
         check_rgb(previous, "previous frame")
         if image.shape != previous.shape:
             raise InputError(f"previous frame {previous.shape} and frame {image.shape} differ in size")
-        size = self.working_size(*image.shape[:2])
-        flow = dense_flow(self._dis, _grey(image, size), _grey(previous, size))  # at the current frame's pixels
+        grey = to_gray_small(image, self.max_width)
+        size = grey.shape[::-1]
+        flow = dense_flow(self._dis, grey, to_gray_small(previous, self.max_width))  # at the current frame's pixels
         prob = np.clip(residual_motion(flow) / (2.0 * self.threshold), 0.0, 1.0)
         small = image if image.shape[1::-1] == size else cv2.resize(image, size, interpolation=cv2.INTER_AREA)
         radius = max(1, int(round(REFINE_RADIUS_320 * size[0] / 320.0)))
