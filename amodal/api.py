@@ -142,6 +142,10 @@ class AmodalPredictor:
             real footage, nothing that stands still) or "network+motion" (the network's unsure
             pieces joined along moving regions); None: the checkpoint's `model.visible.detector`
             ("network" for the shipped one). See `amodal.models.detector`.
+        hidden_frames: an object no longer seen (a track the tracker lost, or an id missing from
+            the given visible masks) is still reported for up to this many frames with an empty
+            visible mask and the amodal mask its memory predicts, while that prediction lies behind
+            other objects; 0 never; None: the checkpoint's `model.completion.hidden_frames`.
     """
 
     def __init__(
@@ -155,8 +159,9 @@ class AmodalPredictor:
         min_hits: Optional[int] = None,
         threshold: Optional[float] = None,
         detector: Optional[str] = None,
+        hidden_frames: Optional[int] = None,
     ) -> None:
-        from amodal.models.completion import check_threshold
+        from amodal.models.completion import check_hidden_frames, check_threshold
         from amodal.models.detector import check_detector
         from amodal.models.tracker import DEFAULT_MIN_HITS, check_min_hits
         from amodal.utils.threads import check_threads, set_threads
@@ -173,6 +178,7 @@ class AmodalPredictor:
             except ConfigError as exc:  # a bad argument, not a bad config
                 raise InputError(str(exc)) from None
         self.detector = detector
+        self.hidden_frames = None if hidden_frames is None else check_hidden_frames(hidden_frames)
         self.threads = check_threads(threads)
         self.device = resolve_device(device)
         if self.threads is not None:
@@ -192,7 +198,7 @@ class AmodalPredictor:
         from amodal.inference.session import AmodalSession
 
         return AmodalSession(self.model, device=str(self.device), max_objects=self.max_objects, min_hits=self.min_hits,
-                             threshold=self.threshold, detector=self.detector)
+                             threshold=self.threshold, detector=self.detector, hidden_frames=self.hidden_frames)
 
     # -- construction ----------------------------------------------------------------------
     @classmethod
@@ -366,6 +372,7 @@ class AmodalPredictor:
             results = run_offline(
                 self.model, small_frames, small_given if masks is not None else None, device=str(self.device),
                 max_objects=self.max_objects, min_hits=self.min_hits, threshold=self.threshold, detector=self.detector,
+                hidden_frames=self.hidden_frames,
             )
         per_frame_ms = (time.perf_counter() - start) * 1000.0 / len(records)
         assert size is not None

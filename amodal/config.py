@@ -63,6 +63,8 @@ class CompletionConfig:
     memory_recent: int = 6
     use_rgb: bool = False
     threshold: float = 0.5  # amodal probability above which a pixel under another object joins the object
+    hidden_frames: int = 10  # frames an object no longer seen is still predicted from its memory (0: never)
+    hidden_keep: float = 0.5  # ... while that prediction behind other objects keeps this share of its last seen area
 
 
 # Model config keys that only change how outputs are decoded at inference (or, keep_aspect, how a
@@ -73,7 +75,7 @@ DECODING_KEYS: Dict[str, Tuple[str, ...]] = {
     "visible": ("fg_threshold", "center_threshold", "nms_kernel", "vote_radius", "vote_radius_rel",
                 "score_threshold", "min_area", "hole_area", "refine_radius", "refine_eps", "keep_aspect",
                 "boundary_threshold", "detector", "motion_threshold", "motion_confident"),
-    "completion": ("threshold",),
+    "completion": ("threshold", "hidden_frames", "hidden_keep"),
 }
 
 

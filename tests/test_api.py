@@ -15,10 +15,12 @@ from amodal_fixtures import save_tiny_checkpoint
 class FakeSession:
     """Object 1 = bright pixels (red > 128); amodal = its bounding box. Given masks are used as is."""
 
-    def __init__(self, model, device="cpu", max_objects=16, min_hits=2, threshold=None, detector=None):
+    def __init__(self, model, device="cpu", max_objects=16, min_hits=2, threshold=None, detector=None,
+                 hidden_frames=None):
         self.min_hits = min_hits
         self.threshold = threshold
         self.detector = detector
+        self.hidden_frames = hidden_frames
         self.seen = []
         self.resets = 0
 
@@ -46,7 +48,8 @@ def _fake_result(image, visible_masks):
     return FrameResult(0, ids, vis, amo, np.ones(len(ids)), occ, list(ids))
 
 
-def _fake_offline(model, frames, visible_masks, device, max_objects=16, min_hits=2, threshold=None, detector=None):
+def _fake_offline(model, frames, visible_masks, device, max_objects=16, min_hits=2, threshold=None, detector=None,
+                  hidden_frames=None):
     return [_fake_result(f, None if visible_masks is None else visible_masks[i]) for i, f in enumerate(frames)]
 
 
@@ -278,6 +281,16 @@ def test_threshold_reaches_the_session_and_is_validated(predictor):
     for bad in (0, 1.0, -0.2, True, "0.5"):
         with pytest.raises(InputError, match="threshold"):
             AmodalPredictor(torch.nn.Linear(1, 1), threshold=bad)
+
+
+def test_hidden_frames_reach_the_session_and_are_validated(predictor):
+    from amodal.api import AmodalPredictor
+
+    assert predictor.session.hidden_frames is None  # the checkpoint's own
+    assert AmodalPredictor(torch.nn.Linear(1, 1), hidden_frames=0).session.hidden_frames == 0
+    for bad in (-1, 2.5, True, "3"):
+        with pytest.raises(InputError, match="hidden_frames must be an int >= 0"):
+            AmodalPredictor(torch.nn.Linear(1, 1), hidden_frames=bad)
 
 
 def test_detector_reaches_the_session_and_is_validated(predictor):

@@ -19,7 +19,6 @@ them, and the predictions of `amodal infer` on those frames):
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Dict, List, Optional, Sequence
 
@@ -90,6 +89,7 @@ def main(argv: List[str]) -> int:
     args = parser.parse_args(argv)
     from amodal.data.format import load_predictions
     from amodal.errors import AmodalError
+    from amodal.utils.files import print_json
     from amodal.inference.visible_inputs import load_visible_masks
 
     try:
@@ -102,11 +102,7 @@ def main(argv: List[str]) -> int:
     except (AmodalError, ValueError, OSError) as exc:
         print(f"real_clip_iou: {exc}", file=sys.stderr)
         return 2
-    text = json.dumps(result)
-    print(text)
-    if args.json:
-        with open(args.json, "w") as f:
-            f.write(text + "\n")
+    print_json(result, args.json)
     return 0
 
 

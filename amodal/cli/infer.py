@@ -41,6 +41,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "joined along moving regions)")
     parser.add_argument("--threshold", type=float, default=None, metavar="P",
                         help="amodal decision: hidden pixels join an object above this probability (checkpoint's, 0.5)")
+    parser.add_argument("--hidden-frames", type=int, default=None, metavar="N",
+                        help="an object no longer seen is still reported, hidden, for up to N frames while its "
+                             "remembered shape lies behind other objects (checkpoint's, 10; 0: never)")
     parser.add_argument("--max-side", type=int, default=1280, metavar="PX",
                         help="frames with a longer side are processed downscaled (1280)")
     parser.add_argument("--fps", type=float, default=None,
@@ -111,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
     from amodal.api import AmodalPredictor
     from amodal.errors import AmodalError, CheckpointError, InputError
     from amodal.utils.files import prepare_output_dir
-    from amodal.models.completion import check_threshold
+    from amodal.models.completion import check_hidden_frames, check_threshold
     from amodal.models.tracker import check_min_hits
     from amodal.utils.threads import check_threads
 
@@ -123,6 +126,8 @@ def run(args: argparse.Namespace) -> int:
     if args.min_hits is not None:
         check_min_hits(args.min_hits, "--min-hits")
     check_threshold(args.threshold, "--threshold")
+    if args.hidden_frames is not None:
+        check_hidden_frames(args.hidden_frames, "--hidden-frames")
     if args.fps is not None and not 0 < args.fps < float("inf"):
         raise InputError(f"--fps must be a positive number, got {args.fps}")
     if args.mode == "offline":
@@ -151,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
         device = f"cuda:{os.environ['LOCAL_RANK']}"  # one GPU per torchrun process
     predictor = AmodalPredictor.from_checkpoint(
         checkpoint, device=device, max_objects=args.max_objects, max_side=args.max_side, threads=args.threads,
-        min_hits=args.min_hits, threshold=args.threshold, detector=args.detector,
+        min_hits=args.min_hits, threshold=args.threshold, detector=args.detector, hidden_frames=args.hidden_frames,
     )
 
     if world == 1 and len(sources) > 1:

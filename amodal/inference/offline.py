@@ -1,7 +1,9 @@
 """Offline bidirectional inference: a causal pass forward and one over the reversed clip.
 
 Both passes use the same weights; the backward pass is given the forward pass's visible masks
-and identities (so both predict the same objects), probabilities are averaged per pixel, then
+and identities (so both predict the same objects; an object the forward pass reports hidden is
+left to the backward pass's own hidden-object rule, and taken from the forward pass alone where
+the backward pass does not predict it), probabilities are averaged per pixel, then
 post-processed as in the streaming session. An object the tracker confirmed at any frame is
 reported over its whole track, the frames before its confirmation included (the stream cannot
 do this: it does not know the future); objects never confirmed are not reported. Detectors that
@@ -28,7 +30,8 @@ def _prob(logits: np.ndarray) -> np.ndarray:
 @torch.inference_mode()
 def run_offline(model, frames: Sequence[np.ndarray], visible_masks: Optional[Sequence[Dict[int, np.ndarray]]] = None,
                 device: str = "cpu", max_objects: int = 16, min_hits: int = DEFAULT_MIN_HITS,
-                threshold: Optional[float] = None, detector: Optional[str] = None) -> List[FrameResult]:
+                threshold: Optional[float] = None, detector: Optional[str] = None,
+                hidden_frames: Optional[int] = None) -> List[FrameResult]:
     """Bidirectional amodal segmentation of a clip.
 
     Args:
@@ -40,6 +43,8 @@ def run_offline(model, frames: Sequence[np.ndarray], visible_masks: Optional[Seq
         min_hits: tracker mode: frames in a row that confirm a new object (see `AmodalSession`).
         threshold: amodal decision probability (None: the model's).
         detector: tracker mode: "network", "motion" or "network+motion" (None: the model's).
+        hidden_frames: frames an object no longer seen is still predicted (see `AmodalSession`); the
+            backward pass predicts the forward pass's hidden objects too, from what it saw after.
 
     Returns:
         T FrameResults; identities from the forward pass.
@@ -50,7 +55,7 @@ def run_offline(model, frames: Sequence[np.ndarray], visible_masks: Optional[Seq
 
         raise InputError(f"{len(frames)} frames but {len(visible_masks)} visible-mask dicts")
     session = AmodalSession(model, device=device, max_objects=max_objects, min_hits=min_hits, threshold=threshold,
-                            report_first_frames=False, detector=detector)
+                            report_first_frames=False, detector=detector, hidden_frames=hidden_frames)
     forward: List[RawFrame] = []
     confirmed: set = set()
     for t, image in enumerate(frames):
@@ -60,11 +65,11 @@ def run_offline(model, frames: Sequence[np.ndarray], visible_masks: Optional[Seq
         ok = raw.confirmed if raw.confirmed is not None else np.ones(len(raw.ids), bool)
         confirmed.update(k for k, c in zip(raw.ids, ok) if c)
         forward.append(raw)
-    session = AmodalSession(model, device=device, max_objects=max_objects, threshold=threshold)
+    session = AmodalSession(model, device=device, max_objects=max_objects, threshold=threshold, hidden_frames=hidden_frames)
     backward: List[Optional[RawFrame]] = [None] * len(frames)
     for t in reversed(range(len(frames))):
         f = forward[t]
-        raw = session.step_raw(frames[t], {k: f.visible[i] for i, k in enumerate(f.ids)})
+        raw = session.step_raw(frames[t], {k: f.visible[i] for i, k in enumerate(f.ids) if f.visible[i].any()})
         raw.logits, raw.others = raw.logits.astype(np.float16), None
         backward[t] = raw
     results = []
@@ -72,10 +77,12 @@ def run_offline(model, frames: Sequence[np.ndarray], visible_masks: Optional[Seq
     for t, f in enumerate(forward):
         b = backward[t]
         pos = {k: i for i, k in enumerate(b.ids)}
-        order = [pos[k] for k in f.ids]
-        p = 0.5 * (_prob(f.logits) + _prob(b.logits[order])) if order else _prob(f.logits)
+        p, conf = _prob(f.logits), f.conf.copy()
+        for i, k in enumerate(f.ids):
+            if k in pos:  # else hidden and not predicted backward: the forward pass alone
+                p[i] = 0.5 * (p[i] + _prob(b.logits[pos[k]]))
+                conf[i] = 0.5 * (conf[i] + b.conf[pos[k]])
         fused_logits = np.log(np.clip(p, 1e-6, 1.0)) - np.log(np.clip(1.0 - p, 1e-6, 1.0))
-        conf = 0.5 * (f.conf + b.conf[order]) if order else f.conf
         fused = RawFrame(t, f.ids, f.visible, fused_logits, f.det_scores, conf, None,
                          np.array([k in confirmed for k in f.ids], bool)).reported()
         scores = fused.det_scores * (0.5 + 0.5 * fused.conf)

@@ -1,13 +1,20 @@
 """AmodalSession: causal streaming inference, one `step(image)` per frame, bounded memory.
 
 Per frame: DIS flow from the previous frame; each known object's motion (similarity fit on its
-previous visible mask, constant velocity when unseen) moves its shape memory and its last amodal
-box; the visible masks are given or come from a `Detector` (the visible net, motion or both) +
+previous visible mask; when unseen, the velocity of its amodal centre over its last sightings)
+moves its shape memory and its last amodal box; the visible masks are given or come from a `Detector` (the visible net, motion or both) +
 tracker; every current object gets a crop (visible box united with the moved amodal box, 1.5x,
 square); all crops go through CompletionNet in one batch; logits are pasted back at input
 resolution and post-processed: amodal = visible ∪ (p > model.completion.threshold ∩ other objects'
 visible), so amodal ⊇ visible and nothing spills onto visible background. The frame is then
 written into each object's memory.
+
+Hidden objects: an object seen in the last `hidden_frames` frames but not in this one (a
+confirmed track the tracker lost this frame, or an id missing from the given masks; an empty given
+mask too) is completed like the others from its memory with an empty visible mask, so its amodal
+mask can only lie behind other objects' visible pixels. It is reported while that prediction keeps
+`hidden_keep` of the amodal area it had when last seen (an object that left the frame or was merely
+missed on open background is not); its memory is not written (it holds what was seen).
 
 In tracker mode a new track is reported only once the tracker has confirmed it (matched in
 `min_hits` frames in a row), except in the stream's first `min_hits - 1` frames, which have no
@@ -21,8 +28,9 @@ the tracker drops them), so cost and memory per frame do not grow with the strea
 from __future__ import annotations
 
 import time
+from collections import deque
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import Deque, Dict, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -32,7 +40,7 @@ from amodal.errors import InputError
 from amodal.models.alignment import IDENTITY, FlowEstimator, object_motion
 from amodal.models.crops import (crop_matrix, extract_crops, extract_plane_crops, mask_box, paste_crops_into,
                                  square_from_box, union_box, warp_box)
-from amodal.models.completion import check_threshold, threshold_logit
+from amodal.models.completion import check_hidden_frames, check_hidden_keep, check_threshold, threshold_logit
 from amodal.models.detector import Detector
 from amodal.models.memory import ShapeMemory, read_memories
 from amodal.models.ordering import depth_order, occlusion_rates
@@ -41,6 +49,7 @@ from amodal.types import FrameResult
 from amodal.utils.images import check_rgb
 
 CROP_SCALE = 1.5
+CENTER_HISTORY = 4  # sightings whose amodal centres give an unseen object's velocity
 MIN_CROP_SIDE = 24.0
 
 
@@ -52,6 +61,9 @@ class _ObjectState:
     prev_amodal: Optional[np.ndarray] = None
     prev_box: Optional[Tuple[float, float, float, float]] = None
     last_seen: int = -1
+    score: float = 1.0  # detection score at the last sighting
+    seen_area: int = 0  # amodal pixels at the last sighting
+    centers: Deque[Tuple[int, float, float]] = field(default_factory=lambda: deque(maxlen=CENTER_HISTORY))
 
 
 @dataclass
@@ -81,10 +93,15 @@ class RawFrame:
         """The frame restricted to confirmed objects (itself when all are)."""
         if self.confirmed is None or self.confirmed.all():
             return self
-        keep = np.flatnonzero(self.confirmed)
+        return self.subset(np.flatnonzero(self.confirmed))
+
+    def subset(self, keep: np.ndarray) -> "RawFrame":
+        """The frame restricted to the objects at indices `keep` (int (K,)); each keeps its `others`
+        (the objects left out still occlude it)."""
         others = others_mask(self.visible) if self.others is None else self.others
+        confirmed = None if self.confirmed is None else self.confirmed[keep]
         return RawFrame(self.frame_index, [self.ids[i] for i in keep], self.visible[keep], self.logits[keep],
-                        self.det_scores[keep], self.conf[keep], others[keep], self.confirmed[keep])
+                        self.det_scores[keep], self.conf[keep], others[keep], confirmed)
 
 
 def others_mask(visible: np.ndarray) -> np.ndarray:
@@ -129,16 +146,25 @@ class AmodalSession:
             whole track anyway).
         detector: where detections come from: "network", "motion" or "network+motion"
             (`amodal.models.detector`); None: the model's `model.visible.detector`.
+        hidden_frames: an object no longer seen (tracker mode: a confirmed track it lost; given
+            masks: an id absent from this frame's masks) is still predicted from its memory for
+            up to this many frames, and reported while the prediction behind other objects keeps
+            `model.completion.hidden_keep` of the amodal area it had when last seen (0: never;
+            None: the model's `model.completion.hidden_frames`).
     """
 
     def __init__(self, model, device: str = "cpu", max_objects: int = 16, max_lost: int = 30, flow_width: int = 160,
                  min_hits: int = DEFAULT_MIN_HITS, threshold: Optional[float] = None,
-                 report_first_frames: bool = True, detector: Optional[str] = None) -> None:
+                 report_first_frames: bool = True, detector: Optional[str] = None,
+                 hidden_frames: Optional[int] = None) -> None:
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
         self.net = model.completion.fused_for_inference().to(memory_format=torch.channels_last)
         self.cfg = model.completion.cfg
         self.cut = threshold_logit(self.cfg, check_threshold(threshold))  # amodal decision threshold as a logit
+        self.hidden_frames = (check_hidden_frames(self.cfg.hidden_frames, "model.completion.hidden_frames")
+                              if hidden_frames is None else check_hidden_frames(hidden_frames))
+        self.hidden_keep = check_hidden_keep(self.cfg.hidden_keep)
         self.max_objects, self.max_lost = int(max_objects), int(max_lost)
         self.report_first_frames = bool(report_first_frames)
         self.flow = FlowEstimator(flow_width)
@@ -218,11 +244,7 @@ class AmodalSession:
                 ) -> Tuple[List[int], np.ndarray, np.ndarray]:
         previous = self._prev_image if self._prev_image is not None else other
         instances = self.detector(image, previous, self.max_objects)
-        hints = {}
-        for oid, st in self._objects.items():
-            if st.prev_amodal is not None:
-                hints[oid] = cv2.warpAffine(st.prev_amodal.astype(np.uint8), st.motion.astype(np.float64),
-                                            (size[1], size[0]), flags=cv2.INTER_NEAREST) > 0
+        hints = {oid: _moved(st.prev_amodal, st.motion) for oid, st in self._objects.items() if st.prev_amodal is not None}
         ids = self.tracker.update([x.mask for x in instances], [x.score for x in instances], hints=hints)
         masks = np.stack([x.mask for x in instances]) if instances else np.zeros((0,) + size, bool)
         return list(ids), masks, np.array([x.score for x in instances], np.float32)
@@ -234,11 +256,15 @@ class AmodalSession:
         for st in self._objects.values():
             if flow is not None and st.last_seen == self._frame - 1:
                 st.motion = object_motion(flow, st.prev_visible, st.motion)
+            elif st.last_seen < self._frame - 1 and len(st.centers) >= 2:  # unseen: no flow to fit on
+                st.motion = center_velocity(st.centers)
             st.memory.advance(st.motion)
             st.prev_box = warp_box(st.prev_box, st.motion)
 
-    def _forget(self, current: List[int]) -> None:
-        if self.tracker is not None:
+    def _forget(self, current: List[int], tracked: bool) -> None:
+        """Drop the memories of objects gone for good: tracks the tracker dropped (`tracked`: this frame's
+        objects come from it) or objects unseen for more than `max_lost` frames (given masks)."""
+        if tracked:
             keep = set(self.tracker.active_ids) | set(self.tracker.lost_ids) | set(current)
         else:
             keep = {k for k, s in self._objects.items() if self._frame - s.last_seen <= self.max_lost} | set(current)
@@ -265,29 +291,56 @@ class AmodalSession:
         if visible_masks is not None:
             ids, vis = self._given(visible_masks, size)
             det = np.ones(len(ids), np.float32)
+            seen = vis.any((1, 2))  # an empty given mask: the object is there, hidden
         else:
             if self.detector is None:
                 raise InputError("this model has no visible-mask network: pass visible_masks to step() "
                                  "or use the 'motion' detector")
             ids, vis, det = self._detect(image, size, other)
+            seen = np.ones(len(ids), bool)
         if self.detector is not None and self.detector.needs_previous:
             self._prev_image = image.copy()  # the caller may reuse its buffer
-        self._forget(ids)
+        forced = ~seen  # reported whatever their prediction (the caller named them)
+        self._forget(ids, tracked=visible_masks is None)
+        ids, vis, det, seen = self._add_hidden(ids, vis, det, seen, tracked=visible_masks is None)
         n = len(ids)
         logits_full = np.full((n, size[0], size[1]), -30.0, np.float32)
         conf = np.ones(n, np.float32)
         others = others_mask(vis)
+        keep = np.ones(n, bool)
         if n:
             rows, states, mats = self._crop_plan(ids, vis)
             if rows:
-                logits = self._complete(vis, others, rows, states, mats, conf, image)
+                logits = self._complete(vis, others, rows, states, mats, conf, image, seen)
                 paste_crops_into(logits_full, logits, mats, rows)
-            self._remember(ids, vis, logits_full, others)
+            keep = self._remember(ids, vis, logits_full, others, seen, det) | np.pad(forced, (0, n - len(forced)))
         confirmed = None
         if visible_masks is None:
             ok = set(self.tracker.reported_ids if self.report_first_frames else self.tracker.confirmed_ids)
-            confirmed = np.array([k in ok for k in ids], bool)
-        return RawFrame(self._frame, ids, vis, logits_full, det, conf, others, confirmed)
+            confirmed = np.array([k in ok or not s for k, s in zip(ids, seen)], bool)  # hidden ones: confirmed tracks
+        raw = RawFrame(self._frame, ids, vis, logits_full, det, conf, others, confirmed)
+        return raw if keep.all() else raw.subset(np.flatnonzero(keep))
+
+    def _add_hidden(self, ids: List[int], vis: np.ndarray, det: np.ndarray, seen: np.ndarray, tracked: bool
+                    ) -> Tuple[List[int], np.ndarray, np.ndarray, np.ndarray]:
+        """Append the objects seen in the last `hidden_frames` frames but not in this one (empty visible
+        masks), most recently seen first, up to `max_objects` rows in all. `tracked`: only tracks the
+        tracker has confirmed and still keeps."""
+        if self.hidden_frames == 0 or len(ids) >= self.max_objects:
+            return ids, vis, det, seen
+        current = set(ids)
+        allowed = set(self.tracker.confirmed_lost_ids) if tracked else None
+        h, w = vis.shape[1:]
+        found = sorted(((st.last_seen, oid) for oid, st in self._objects.items()
+                        if oid not in current and st.prev_box is not None and st.seen_area > 0
+                        and 0 < self._frame - st.last_seen <= self.hidden_frames
+                        and (allowed is None or oid in allowed) and _box_inside(st.prev_box, w, h)), reverse=True)
+        add = [oid for _, oid in found[: self.max_objects - len(ids)]]
+        if not add:
+            return ids, vis, det, seen
+        vis = np.concatenate([vis, np.zeros((len(add),) + vis.shape[1:], bool)])
+        det = np.concatenate([det, np.array([self._objects[k].score for k in add], np.float32)])
+        return list(ids) + add, vis, det, np.concatenate([seen, np.zeros(len(add), bool)])
 
     def _crop_plan(self, ids: List[int], vis: np.ndarray) -> Tuple[List[int], List[_ObjectState], np.ndarray]:
         """Crop of every object that has a box (its visible box united with its moved amodal box).
@@ -311,14 +364,16 @@ class AmodalSession:
         return rows, states, np.stack(mats) if mats else np.zeros((0, 2, 3), np.float32)
 
     def _complete(self, vis: np.ndarray, others: np.ndarray, rows: List[int], states: List[_ObjectState],
-                  mats: np.ndarray, conf: np.ndarray, image: np.ndarray) -> np.ndarray:
-        """Run CompletionNet on the crops of `rows`, write them into the memories, fill `conf[rows]`.
+                  mats: np.ndarray, conf: np.ndarray, image: np.ndarray, seen: np.ndarray) -> np.ndarray:
+        """Run CompletionNet on the crops of `rows`, write the seen ones into the memories, fill `conf[rows]`.
 
         Args:
             vis, others: bool (N, H, W) visible masks and the union of the other objects' ones.
             rows, states, mats: from `_crop_plan` (n objects).
             conf: (N,) completion confidences, written in place.
             image: RGB uint8 (H, W, 3) (used when the net takes colour).
+            seen: (N,) bool; an object not seen in this frame is predicted from its memory, which
+                this frame does not write (it holds what was seen).
 
         Returns:
             float32 (n, S, S) amodal logits in the crops.
@@ -337,15 +392,49 @@ class AmodalSession:
         sel = (crops[:, 1] > 0.5) & (prob > 0.05)
         certainty = np.abs(2 * prob - 1)
         for j, (i, st) in enumerate(zip(rows, states)):
-            st.memory.write(crops[j, 0], remembered[j], mats[j], float(np.count_nonzero(vis[i])))
+            if seen[i]:
+                st.memory.write(crops[j, 0], remembered[j], mats[j], float(np.count_nonzero(vis[i])))
             conf[i] = float(certainty[j][sel[j]].mean()) if sel[j].any() else 1.0
         return logits
 
-    def _remember(self, ids: List[int], vis: np.ndarray, logits_full: np.ndarray, others: np.ndarray) -> None:
-        """Keep each object's visible and post-processed amodal mask (N, H, W) and amodal box for the next frame."""
+    def _remember(self, ids: List[int], vis: np.ndarray, logits_full: np.ndarray, others: np.ndarray,
+                  seen: np.ndarray, det: np.ndarray) -> np.ndarray:
+        """Keep each seen object's visible and post-processed amodal mask (N, H, W), amodal box and score
+        for the next frame.
+
+        Returns:
+            (N,) bool: seen, or hidden with a prediction holding `hidden_keep` of its last seen area.
+        """
         amodal = vis | ((logits_full > self.cut) & others)
+        keep = seen.copy()
         for i, oid in enumerate(ids):
             st = self._objects[oid]
+            area = int(np.count_nonzero(amodal[i]))
+            if not seen[i]:
+                keep[i] = area > 0 and area >= self.hidden_keep * st.seen_area
+                continue
             st.prev_visible, st.prev_amodal = vis[i], amodal[i]
             st.prev_box = mask_box(amodal[i])
-            st.last_seen = self._frame
+            st.last_seen, st.seen_area, st.score = self._frame, area, float(det[i])
+            if area:
+                m = cv2.moments(amodal[i].view(np.uint8), binaryImage=True)
+                st.centers.append((self._frame, m["m10"] / m["m00"], m["m01"] / m["m00"]))
+        return keep
+
+
+def center_velocity(centers: Sequence[Tuple[int, float, float]]) -> np.ndarray:
+    """Translation (2, 3) per frame from the first to the last of >= 2 (frame, x, y) amodal centres."""
+    (f0, x0, y0), (f1, x1, y1) = centers[0], centers[-1]
+    n = max(f1 - f0, 1)
+    return np.array([[1, 0, (x1 - x0) / n], [0, 1, (y1 - y0) / n]], np.float32)
+
+
+def _moved(mask: np.ndarray, motion: np.ndarray) -> np.ndarray:
+    """bool (H, W) mask moved by an affine motion (2, 3) (nearest neighbour)."""
+    h, w = mask.shape
+    return cv2.warpAffine(mask.view(np.uint8), motion.astype(np.float64), (w, h), flags=cv2.INTER_NEAREST) > 0
+
+
+def _box_inside(box: Tuple[float, float, float, float], width: int, height: int) -> bool:
+    """Whether a box (x0, y0, x1, y1) overlaps the frame."""
+    return box[2] >= 0 and box[3] >= 0 and box[0] < width and box[1] < height

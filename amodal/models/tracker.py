@@ -152,6 +152,11 @@ class Tracker:
         return self.confirmed_ids
 
     @property
+    def confirmed_lost_ids(self) -> List[int]:
+        """Ids of confirmed tracks currently unseen but still kept."""
+        return [t.id for t in self._tracks if t.lost > 0 and t.confirmed]
+
+    @property
     def lost_ids(self) -> List[int]:
         """Ids of tracks currently unseen but still kept for re-identification."""
         return [t.id for t in self._tracks if t.lost > 0]

@@ -45,6 +45,14 @@ def atomic_write_json(path: PathLike, obj: Any, indent: Union[int, None] = None)
     atomic_write_text(path, json.dumps(obj, indent=indent))
 
 
+def print_json(obj: Any, path: Optional[PathLike] = None) -> None:
+    """Print `obj` as one JSON line (a tool's result) and, with `path`, also write that line there atomically."""
+    text = json.dumps(obj)
+    print(text)
+    if path:
+        atomic_write_text(path, text + "\n")
+
+
 def _refuse_precious(path: Path) -> None:
     """Refuse to clear the current folder, one of its parents, or the home folder."""
     resolved = path.resolve()

@@ -246,3 +246,95 @@ def test_offline_gives_a_motion_visible_net_the_second_frame_at_the_first(clip):
     run_offline(model, frames)
     assert np.array_equal(seen[0], frames[1]) and np.array_equal(seen[1], frames[0])
     assert np.array_equal(seen[2], frames[1])
+
+
+def _hiding_scene(frames=8, covered=True):
+    """A small square (object 1) moving right, 6 pixels a frame, behind a large one (object 2) that
+    hides it wholly from frame 4 on; without `covered` the large one stands in a corner and the small
+    one is simply missing from the masks from frame 4 on. RGB frames and the per-frame mask dicts."""
+    h, w = 48, 64
+    rng = np.random.default_rng(1)
+    images, masks = [], []
+    for t in range(frames):
+        img = (rng.random((h, w, 3)) * 40 + 60).astype(np.uint8)
+        small = np.zeros((h, w), bool)
+        small[18:30, 6 * t:6 * t + 10] = True
+        big = np.zeros((h, w), bool)
+        if covered:
+            big[6:42, 24:62] = True
+        else:
+            big[0:8, 0:8] = True
+        img[small] = (200, 60, 60)
+        img[big] = (60, 60, 200)
+        frame = {2: big}
+        if (small & ~big).any() and (covered or t < 4):
+            frame[1] = small & ~big
+        images.append(img)
+        masks.append(frame)
+    assert all((1 in m) == (t < 4) for t, m in enumerate(masks))
+    return images, masks
+
+
+def test_an_object_hidden_behind_another_is_still_predicted_from_its_memory():
+    images, masks = _hiding_scene()
+    session = AmodalSession(_model(), hidden_frames=4)
+    for t, (img, m) in enumerate(zip(images, masks)):
+        res = session.step(img, m)
+        if t >= 4:
+            assert res.object_ids == [2, 1]
+            assert not res.visible[1].any() and res.amodal[1].any()
+            assert not (res.amodal[1] & ~m[2]).any()  # only behind the occluder
+            assert res.occlusion[1] == 1.0 and res.depth_order == [2, 1]
+        else:
+            assert sorted(res.object_ids) == [1, 2]
+
+
+def test_a_hidden_object_is_dropped_after_hidden_frames_or_when_nothing_covers_it():
+    images, masks = _hiding_scene()
+    session = AmodalSession(_model(), hidden_frames=2)
+    reported = [1 in session.step(img, m).object_ids for img, m in zip(images, masks)]
+    assert reported == [True] * 6 + [False] * 2  # seen 0-3, predicted 4-5, then no longer
+    session = AmodalSession(_model(), hidden_frames=0)
+    reported = [1 in session.step(img, m).object_ids for img, m in zip(images, masks)]
+    assert reported == [True] * 4 + [False] * 4
+    images, masks = _hiding_scene(covered=False)
+    session = AmodalSession(_model(), hidden_frames=4)
+    reported = [1 in session.step(img, m).object_ids for img, m in zip(images, masks)]
+    assert reported == [True] * 4 + [False] * 4  # nothing to be hidden behind: gone
+
+
+def test_an_empty_given_mask_is_reported_and_not_written_into_memory():
+    images, masks = _hiding_scene()
+    session = AmodalSession(_model())
+    for img, m in zip(images[:4], masks[:4]):
+        session.step(img, m)
+    entries = session.memory_entries
+    res = session.step(images[4], {1: np.zeros_like(masks[4][2]), 2: masks[4][2]})
+    assert res.object_ids == [1, 2] and not res.visible[0].any() and res.amodal[0].any()
+    assert session.memory_entries == entries + 1  # only object 2 wrote this frame
+
+
+def test_given_masks_keep_a_memory_across_a_gap_with_a_visible_net_too():
+    images, masks = _hiding_scene()
+    for model in (_model(), _model(visible=True)):
+        session = AmodalSession(model, max_lost=5, hidden_frames=0)
+        for img, m in zip(images[:6], masks[:6]):
+            session.step(img, m)
+        assert session.num_memories == 2  # object 1 absent for 2 frames, remembered (was dropped with a visible net)
+
+
+def test_hidden_frames_must_be_a_non_negative_int():
+    for bad in (-1, 1.5, True, "3"):
+        with pytest.raises(InputError, match="hidden_frames"):
+            AmodalSession(_model(), hidden_frames=bad)
+    model = _model()
+    model.completion.cfg.hidden_keep = 0.0
+    with pytest.raises(InputError, match="model.completion.hidden_keep"):
+        AmodalSession(model)
+
+
+def test_offline_predicts_a_hidden_object_from_both_sides():
+    images, masks = _hiding_scene()
+    results = run_offline(_model(), images, masks)
+    for t in range(4, 8):
+        assert results[t].object_ids == [2, 1] and results[t].amodal[1].any() and not results[t].visible[1].any()
