@@ -2,8 +2,8 @@
 
 Per frame: DIS flow from the previous frame; each known object's motion (similarity fit on its
 previous visible mask; when unseen, the velocity of its amodal centre over its last sightings)
-moves its shape memory and its last amodal box; the visible masks are given or come from a `Detector` (the visible net, motion or both) +
-tracker; every current object gets a crop (visible box united with the moved amodal box, 1.5x,
+moves its shape memory and its last amodal box; the visible masks are given or come from a
+`Detector` (the visible net, motion or both) + tracker; every current object gets a crop (visible box united with the moved amodal box, 1.5x,
 square); all crops go through CompletionNet in one batch; logits are pasted back at input
 resolution and post-processed: amodal = visible ∪ (p > model.completion.threshold ∩ other objects'
 visible), so amodal ⊇ visible and nothing spills onto visible background. The frame is then

@@ -338,3 +338,10 @@ def test_offline_predicts_a_hidden_object_from_both_sides():
     results = run_offline(_model(), images, masks)
     for t in range(4, 8):
         assert results[t].object_ids == [2, 1] and results[t].amodal[1].any() and not results[t].visible[1].any()
+
+
+def test_an_unseen_object_moves_at_its_amodal_centre_velocity():
+    from amodal.inference.session import center_velocity
+
+    m = center_velocity([(3, 10.0, 10.0), (4, 11.0, 9.5), (6, 16.0, 7.0)])
+    assert np.allclose(m, [[1, 0, 2.0], [0, 1, -1.0]])
