@@ -161,9 +161,10 @@ class AmodalPredictor:
         detector: Optional[str] = None,
         hidden_frames: Optional[int] = None,
     ) -> None:
-        from amodal.models.completion import check_hidden_frames, check_threshold
+        from amodal.models.completion import check_threshold
         from amodal.models.detector import check_detector
         from amodal.models.tracker import DEFAULT_MIN_HITS, check_min_hits
+        from amodal.utils.checks import check_int
         from amodal.utils.threads import check_threads, set_threads
 
         if not isinstance(max_objects, int) or max_objects < 1:
@@ -178,7 +179,7 @@ class AmodalPredictor:
             except ConfigError as exc:  # a bad argument, not a bad config
                 raise InputError(str(exc)) from None
         self.detector = detector
-        self.hidden_frames = None if hidden_frames is None else check_hidden_frames(hidden_frames)
+        self.hidden_frames = None if hidden_frames is None else check_int(hidden_frames, "hidden_frames")
         self.threads = check_threads(threads)
         self.device = resolve_device(device)
         if self.threads is not None:

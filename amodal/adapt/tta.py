@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Optional, Sequence, Union
 
 from amodal.errors import InputError
+from amodal.utils.checks import check_int
 
 PathLike = Union[str, Path]
 
@@ -50,8 +51,8 @@ def adapt_predictor(predictor: Any, source: Any, steps: Optional[int] = None, vi
     from amodal.adapt.settings import finetune_config
     from amodal.engine.checkpoint import save_checkpoint
 
-    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 0):
-        raise InputError(f"steps must be an int >= 0, got {steps!r}")
+    if steps is not None:
+        check_int(steps, "steps")
     check_save_target(save_to, getattr(predictor, "checkpoint_path", None))
     extra = [f"train.steps={steps}"] if steps is not None else []
     cfg = finetune_config(_model_config(predictor), config, list(overrides) + extra)

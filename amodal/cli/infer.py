@@ -114,8 +114,9 @@ def run(args: argparse.Namespace) -> int:
     from amodal.api import AmodalPredictor
     from amodal.errors import AmodalError, CheckpointError, InputError
     from amodal.utils.files import prepare_output_dir
-    from amodal.models.completion import check_hidden_frames, check_threshold
+    from amodal.models.completion import check_threshold
     from amodal.models.tracker import check_min_hits
+    from amodal.utils.checks import check_int
     from amodal.utils.threads import check_threads
 
     sources = [str(s) for s in args.sources]
@@ -127,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
         check_min_hits(args.min_hits, "--min-hits")
     check_threshold(args.threshold, "--threshold")
     if args.hidden_frames is not None:
-        check_hidden_frames(args.hidden_frames, "--hidden-frames")
+        check_int(args.hidden_frames, "--hidden-frames")
     if args.fps is not None and not 0 < args.fps < float("inf"):
         raise InputError(f"--fps must be a positive number, got {args.fps}")
     if args.mode == "offline":

@@ -40,12 +40,13 @@ from amodal.errors import InputError
 from amodal.models.alignment import IDENTITY, FlowEstimator, object_motion
 from amodal.models.crops import (crop_matrix, extract_crops, extract_plane_crops, mask_box, paste_crops_into,
                                  square_from_box, union_box, warp_box)
-from amodal.models.completion import check_hidden_frames, check_hidden_keep, check_threshold, threshold_logit
+from amodal.models.completion import check_hidden_keep, check_threshold, threshold_logit
 from amodal.models.detector import Detector
 from amodal.models.memory import ShapeMemory, read_memories
 from amodal.models.ordering import depth_order, occlusion_rates
 from amodal.models.tracker import DEFAULT_MIN_HITS, Tracker
 from amodal.types import FrameResult
+from amodal.utils.checks import check_int
 from amodal.utils.images import check_rgb
 
 CROP_SCALE = 1.5
@@ -62,7 +63,6 @@ class _ObjectState:
     prev_box: Optional[Tuple[float, float, float, float]] = None
     last_seen: int = -1
     score: float = 1.0  # detection score at the last sighting
-    seen_area: int = 0  # amodal pixels at the last sighting
     centers: Deque[Tuple[int, float, float]] = field(default_factory=lambda: deque(maxlen=CENTER_HISTORY))
 
 
@@ -162,8 +162,8 @@ class AmodalSession:
         self.net = model.completion.fused_for_inference().to(memory_format=torch.channels_last)
         self.cfg = model.completion.cfg
         self.cut = threshold_logit(self.cfg, check_threshold(threshold))  # amodal decision threshold as a logit
-        self.hidden_frames = (check_hidden_frames(self.cfg.hidden_frames, "model.completion.hidden_frames")
-                              if hidden_frames is None else check_hidden_frames(hidden_frames))
+        self.hidden_frames = (check_int(self.cfg.hidden_frames, "model.completion.hidden_frames")
+                              if hidden_frames is None else check_int(hidden_frames, "hidden_frames"))
         self.hidden_keep = check_hidden_keep(self.cfg.hidden_keep)
         self.max_objects, self.max_lost = int(max_objects), int(max_lost)
         self.report_first_frames = bool(report_first_frames)
@@ -332,7 +332,7 @@ class AmodalSession:
         allowed = set(self.tracker.confirmed_lost_ids) if tracked else None
         h, w = vis.shape[1:]
         found = sorted(((st.last_seen, oid) for oid, st in self._objects.items()
-                        if oid not in current and st.prev_box is not None and st.seen_area > 0
+                        if oid not in current and st.prev_box is not None
                         and 0 < self._frame - st.last_seen <= self.hidden_frames
                         and (allowed is None or oid in allowed) and _box_inside(st.prev_box, w, h)), reverse=True)
         add = [oid for _, oid in found[: self.max_objects - len(ids)]]
@@ -410,12 +410,13 @@ class AmodalSession:
         for i, oid in enumerate(ids):
             st = self._objects[oid]
             area = int(np.count_nonzero(amodal[i]))
-            if not seen[i]:
-                keep[i] = area > 0 and area >= self.hidden_keep * st.seen_area
+            if not seen[i]:  # prev_amodal: its amodal mask when last seen
+                seen_area = np.count_nonzero(st.prev_amodal) if st.prev_amodal is not None else 0
+                keep[i] = area > 0 and area >= self.hidden_keep * seen_area
                 continue
             st.prev_visible, st.prev_amodal = vis[i], amodal[i]
             st.prev_box = mask_box(amodal[i])
-            st.last_seen, st.seen_area, st.score = self._frame, area, float(det[i])
+            st.last_seen, st.score = self._frame, float(det[i])
             if area:
                 m = cv2.moments(amodal[i].view(np.uint8), binaryImage=True)
                 st.centers.append((self._frame, m["m10"] / m["m00"], m["m01"] / m["m00"]))

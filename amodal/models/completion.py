@@ -23,6 +23,7 @@ import torch.nn.functional as F
 
 from amodal.config import CompletionConfig
 from amodal.models.memory import MEMORY_CHANNELS
+from amodal.utils.checks import check_int
 
 BASE_CHANNELS = ("vis", "occ", "free")
 
@@ -51,15 +52,6 @@ def check_threshold(value: Optional[float], name: str = "threshold") -> Optional
     return float(value)
 
 
-def check_hidden_frames(value: Any, name: str = "hidden_frames") -> int:
-    """`value` as an int >= 0 (frames a hidden object is still predicted); InputError otherwise."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        from amodal.errors import InputError
-
-        raise InputError(f"{name} must be an int >= 0, got {value!r}")
-    return int(value)
-
-
 def check_hidden_keep(value: Any, name: str = "model.completion.hidden_keep") -> float:
     """`value` as a float in (0, 1] (share of its last seen area a hidden object keeps); InputError otherwise."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 < float(value) <= 1.0:
@@ -82,7 +74,7 @@ class CompletionNet(nn.Module):
         if cfg.crop_size % 8 != 0 or cfg.crop_size < 16:
             raise ValueError(f"model.completion.crop_size must be a multiple of 8 and >= 16, got {cfg.crop_size}")
         check_threshold(cfg.threshold, "model.completion.threshold")
-        check_hidden_frames(cfg.hidden_frames, "model.completion.hidden_frames")
+        check_int(cfg.hidden_frames, "model.completion.hidden_frames")
         check_hidden_keep(cfg.hidden_keep)
         self.cfg = cfg
         w = cfg.width
