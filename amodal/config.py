@@ -65,17 +65,20 @@ class CompletionConfig:
     threshold: float = 0.5  # amodal probability above which a pixel under another object joins the object
     hidden_frames: int = 10  # frames an object no longer seen is still predicted from its memory (0: never)
     hidden_keep: float = 0.5  # ... while that prediction behind other objects keeps this share of its last seen area
+    motion_width: int = 160  # objects' motions (memory alignment): flow on frames reduced to at most this wide
+    motion_preset: str = "ultrafast"  # ... with this DIS preset: "ultrafast", "fast" or "medium" (amodal.models.alignment)
 
 
 # Model config keys that only change how outputs are decoded at inference (or, keep_aspect, how a
-# frame that is not 4:3 is sized for the network), not the weights or their training on 4:3
-# frames: they may be chosen after training (tools/set_decoding.py) and may differ between
-# checkpoints of one architecture (tools/take_network.py).
+# frame that is not 4:3 is sized for the network; motion_width / motion_preset, how the memory is
+# aligned), not the weights or their shapes: they may be chosen after training
+# (tools/set_decoding.py) and may differ between checkpoints of one architecture
+# (tools/take_network.py). Training reads the motion keys too (its memory is aligned the same way).
 DECODING_KEYS: Dict[str, Tuple[str, ...]] = {
     "visible": ("fg_threshold", "center_threshold", "nms_kernel", "vote_radius", "vote_radius_rel",
                 "score_threshold", "min_area", "hole_area", "refine_radius", "refine_eps", "keep_aspect",
                 "boundary_threshold", "detector", "motion_threshold", "motion_confident"),
-    "completion": ("threshold", "hidden_frames", "hidden_keep"),
+    "completion": ("threshold", "hidden_frames", "hidden_keep", "motion_width", "motion_preset"),
 }
 
 

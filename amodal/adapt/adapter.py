@@ -191,7 +191,9 @@ def adapt_model(model: nn.Module, cfg: Config, dataset_json: Union[str, Path], d
     dev = torch.device(device)
     model.to(dev)
     d, t, a = cfg.data, cfg.train, cfg.adapt
-    kw = dict(clip_length=d.clip_length, stride=d.clip_stride, max_objects=d.max_objects, with_amodal=False)
+    c = cfg.model.completion
+    kw = dict(clip_length=d.clip_length, stride=d.clip_stride, max_objects=d.max_objects, with_amodal=False,
+              motion_width=c.motion_width, motion_preset=c.motion_preset)
     train_ds = ClipDataset(dataset_json, augment=d.augment, seed=t.seed, scale_range=d.scale_range,
                            translate=d.translate, **kw)
     val_ds = ClipDataset(dataset_json, augment=False, seed=t.seed, size=train_ds.size, **kw)

@@ -86,7 +86,9 @@ def finetune(data: PathLike, out_dir: PathLike, init: Optional[PathLike] = None,
         if visible_masks is None:
             predictor = AmodalPredictor(model, config=ckpt_cfg, device=str(dev), max_side=None)
         summary = pseudo_label(videos, run / "pseudo", predictor, visible_masks, max_side=cfg.adapt.max_side,
-                               min_track_frames=cfg.adapt.min_track_frames, show_progress=show_progress)
+                               min_track_frames=cfg.adapt.min_track_frames, show_progress=show_progress,
+                               motion_width=cfg.model.completion.motion_width,
+                               motion_preset=cfg.model.completion.motion_preset)
         json_path = summary.json_path
     cfg.data.train, cfg.data.val = str(json_path), ""
     cfg.train.out_dir = str(run)

@@ -117,8 +117,8 @@ class StreamingMotions:
     track's visible mask at t, or the previous entry (identity at first) when it is absent.
     """
 
-    def __init__(self, flow_width: int = 160) -> None:
-        self.est = FlowEstimator(flow_width)
+    def __init__(self, flow_width: int = 160, preset: str = "ultrafast") -> None:
+        self.est = FlowEstimator(flow_width, preset)
         self.entries: Dict[int, List[np.ndarray]] = {}
         self._prev_gray: Optional[np.ndarray] = None
         self._prev_masks: MaskDict = {}
@@ -164,11 +164,11 @@ class _TrackRecorder:
 # ----------------------------------------------------------------------------- main entry
 
 
-def motion_cache_path(json_path: Path) -> Path:
+def motion_cache_path(json_path: Path, max_width: int = 160, preset: str = "ultrafast") -> Path:
     """Where `amodal.data.clips.load_motions` looks for the motions of `json_path` (default cache dir)."""
-    from amodal.data.clips import MOTION_CACHE_VERSION, _file_digest
+    from amodal.data import clips
 
-    return json_path.parent / ".amodal_cache" / f"{json_path.stem}-{MOTION_CACHE_VERSION}-{_file_digest(json_path)}.npz"
+    return clips.motion_cache_path(json_path, None, max_width, preset)
 
 
 def _frames(source: Any, fps: Optional[float]) -> Tuple[Any, Any, str]:
@@ -192,7 +192,8 @@ def _masks_for(visible_masks: Any, name: str, frames: Any, display: str) -> Opti
 
 def pseudo_label(sources: Sequence[Any], out_dir: PathLike, predictor: Any = None, visible_masks: Any = None,
                  names: Optional[Sequence[str]] = None, max_side: int = 640, min_track_frames: int = 3,
-                 fps: Optional[float] = None, show_progress: bool = False) -> PseudoLabelSummary:
+                 fps: Optional[float] = None, show_progress: bool = False, motion_width: int = 160,
+                 motion_preset: str = "ultrafast") -> PseudoLabelSummary:
     """Pseudo-label videos into `out_dir` (frames/, annotations.json and the motion cache).
 
     Args:
@@ -207,6 +208,8 @@ def pseudo_label(sources: Sequence[Any], out_dir: PathLike, predictor: Any = Non
         min_track_frames: tracks seen in fewer frames are dropped.
         fps: frame rate of frame folders (only used for reading).
         show_progress: a progress bar per video.
+        motion_width, motion_preset: flow settings of the cached motions (the model's
+            `model.completion.motion_width` / `motion_preset`, which the clip loader asks for).
 
     Raises:
         InputError / VideoReadError / FormatError: unreadable video, masks that do not fit it, a live
@@ -238,7 +241,7 @@ def pseudo_label(sources: Sequence[Any], out_dir: PathLike, predictor: Any = Non
                 predictor.reset()
             folder = out / FRAMES_DIR / name
             folder.mkdir(parents=True, exist_ok=True)
-            recorder, stream = _TrackRecorder(), StreamingMotions()
+            recorder, stream = _TrackRecorder(), StreamingMotions(motion_width, motion_preset)
             size: Optional[Tuple[int, int]] = None
             file_names: List[str] = []
             for t, item in enumerate(_progress(frames, name, show_progress)):
@@ -288,7 +291,7 @@ def pseudo_label(sources: Sequence[Any], out_dir: PathLike, predictor: Any = Non
     atomic_write_json(summary.json_path, data)
     buf = io.BytesIO()
     np.savez(buf, **{f"v{k}": v for k, v in motions.items()})
-    atomic_write_bytes(motion_cache_path(summary.json_path), buf.getvalue())
+    atomic_write_bytes(motion_cache_path(summary.json_path, motion_width, motion_preset), buf.getvalue())
     summary.seconds = time.perf_counter() - start
     return summary
 

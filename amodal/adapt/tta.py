@@ -63,7 +63,9 @@ def adapt_predictor(predictor: Any, source: Any, steps: Optional[int] = None, vi
     with tempfile.TemporaryDirectory(prefix="amodal-adapt-", dir=work_dir) as tmp:
         summary = pseudo_label([source], Path(tmp), predictor if visible_masks is None else None, visible_masks,
                                max_side=cfg.adapt.max_side, min_track_frames=cfg.adapt.min_track_frames,
-                               show_progress=show_progress)
+                               show_progress=show_progress,
+                               motion_width=cfg.model.completion.motion_width,
+                               motion_preset=cfg.model.completion.motion_preset)
         predictor.reset()
         span = clip_span(cfg)
         if summary.frames < 2 * span:

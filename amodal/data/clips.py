@@ -6,7 +6,8 @@ A clip is T frames of one video, `stride` frames apart, with up to `max_objects`
 
 Per-object motions (DIS flow + robust similarity fit, `amodal.models.alignment`) are computed once
 per video at construction and cached beside the dataset (`.amodal_cache/`, keyed by a hash of the
-annotation file and the motion version), so training is not data-bound.
+annotation file, the motion version and the flow settings `model.completion.motion_width` /
+`motion_preset`), so training is not data-bound.
 
 Amodal ground truth: the dataset is loaded with `read_amodal=with_amodal`; the default
 (self-supervised) dataset parses no amodal field at all.
@@ -134,8 +135,11 @@ def _file_digest(path: Path) -> str:
     return h.hexdigest()[:16]
 
 
-def video_motions(ds, show_progress: bool = False) -> dict:
-    """Motions of every track of every video: {video_id: float32 (n_tracks, L-1, 2, 3)}."""
+def video_motions(ds, show_progress: bool = False, max_width: int = 160, preset: str = "ultrafast") -> dict:
+    """Motions of every track of every video: {video_id: float32 (n_tracks, L-1, 2, 3)}.
+
+    `max_width`, `preset`: the flow settings of `amodal.models.alignment.track_motions`.
+    """
     out = {}
     videos = ds.videos
     if show_progress:
@@ -149,15 +153,22 @@ def video_motions(ds, show_progress: bool = False) -> dict:
             continue
         frames = read_video_frames(ds, v.id, range(v.length))
         masks = np.stack([np.stack([tr.visible_mask(t) for t in range(v.length)]) for tr in tracks])
-        out[v.id] = track_motions(frames, masks)
+        out[v.id] = track_motions(frames, masks, max_width, preset)
     return out
 
 
-def load_motions(ds, json_path: Path, cache_dir: Optional[Path] = None, show_progress: bool = False) -> dict:
-    """`video_motions` through an on-disk cache beside the dataset (recomputed when stale)."""
-    key = f"{MOTION_CACHE_VERSION}-{_file_digest(json_path)}"
+def motion_cache_path(json_path: Path, cache_dir: Optional[Path] = None, max_width: int = 160,
+                      preset: str = "ultrafast") -> Path:
+    """Where the motions of `json_path` measured with these flow settings are cached."""
     folder = cache_dir if cache_dir is not None else json_path.parent / ".amodal_cache"
-    path = folder / f"{json_path.stem}-{key}.npz"
+    settings = "" if (max_width, preset) == (160, "ultrafast") else f"-{preset}{max_width}"  # old caches stay valid
+    return folder / f"{json_path.stem}-{MOTION_CACHE_VERSION}-{_file_digest(json_path)}{settings}.npz"
+
+
+def load_motions(ds, json_path: Path, cache_dir: Optional[Path] = None, show_progress: bool = False,
+                 max_width: int = 160, preset: str = "ultrafast") -> dict:
+    """`video_motions` through an on-disk cache beside the dataset (recomputed when stale)."""
+    path = motion_cache_path(json_path, cache_dir, max_width, preset)
     if path.is_file():
         try:
             with np.load(path) as z:
@@ -166,7 +177,7 @@ def load_motions(ds, json_path: Path, cache_dir: Optional[Path] = None, show_pro
                 return cached
         except (OSError, ValueError, KeyError):
             log.warning("motion cache %s unreadable; recomputing", path)
-    motions = video_motions(ds, show_progress)
+    motions = video_motions(ds, show_progress, max_width, preset)
     buf = io.BytesIO()
     np.savez(buf, **{f"v{k}": v for k, v in motions.items()})
     try:
@@ -193,12 +204,15 @@ class ClipDataset(torch.utils.data.Dataset):
         size: (W, H) to resize every clip to (default: the first video's size).
         cache_dir: where motion caches live (default `.amodal_cache/` beside the JSON).
         show_progress: progress bar while computing motions.
+        motion_width, motion_preset: flow settings of the objects' motions (the model's
+            `model.completion.motion_width` / `motion_preset`).
     """
 
     def __init__(self, dataset_path: Union[str, Path], clip_length: int = 8, stride: int = 1, max_objects: int = 8,
                  augment: bool = True, seed: int = 0, with_amodal: bool = False, image_root: Optional[Union[str, Path]] = None,
                  size: Optional[Tuple[int, int]] = None, cache_dir: Optional[Path] = None, show_progress: bool = False,
-                 scale_range: Sequence[float] = AUGMENT_SCALE, translate: float = AUGMENT_TRANSLATE) -> None:
+                 scale_range: Sequence[float] = AUGMENT_SCALE, translate: float = AUGMENT_TRANSLATE,
+                 motion_width: int = 160, motion_preset: str = "ultrafast") -> None:
         from amodal.data.format import load_dataset
 
         if clip_length < 1 or stride < 1 or max_objects < 1:
@@ -216,7 +230,7 @@ class ClipDataset(torch.utils.data.Dataset):
                               f"(data.clip_length={clip_length}, data.clip_stride={stride})")
         first = self.ds.videos[0]
         self.size = tuple(size) if size is not None else (first.width, first.height)
-        self.motions = load_motions(self.ds, self.path, cache_dir, show_progress)
+        self.motions = load_motions(self.ds, self.path, cache_dir, show_progress, motion_width, motion_preset)
         self.augment = None
         if augment:
             from amodal.data.transforms import ClipAugment

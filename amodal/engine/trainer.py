@@ -101,7 +101,8 @@ def _loader(cfg: Config, info: DistInfo, start: int, seed: int, show_progress: b
     ds = ClipDataset(cfg.data.train, clip_length=cfg.data.clip_length, stride=cfg.data.clip_stride,
                      max_objects=cfg.data.max_objects, augment=cfg.data.augment, seed=seed,
                      scale_range=cfg.data.scale_range, translate=cfg.data.translate,
-                     with_amodal=bool(cfg.train.amodal_supervision), show_progress=show_progress and info.is_main)
+                     with_amodal=bool(cfg.train.amodal_supervision), show_progress=show_progress and info.is_main,
+                     motion_width=cfg.model.completion.motion_width, motion_preset=cfg.model.completion.motion_preset)
     sampler = ClipBatchSampler(len(ds), cfg.train.batch_size, seed, info.rank, info.world, start, cfg.train.steps)
     return torch.utils.data.DataLoader(ds, batch_sampler=sampler, collate_fn=collate_clips,
                                        num_workers=cfg.data.num_workers, worker_init_fn=_worker_init,

@@ -136,7 +136,8 @@ class AmodalSession:
         max_objects: most objects handled per frame.
         max_lost: frames an unseen object keeps its memory (given-mask mode; in tracker mode the
             tracker decides, with the same value).
-        flow_width: width of the reduced frames optical flow is computed on.
+        flow_width: width of the reduced frames the objects' motions are measured on (None: the
+            model's `model.completion.motion_width`; the DIS preset is `motion_preset`).
         min_hits: tracker mode: a new object is reported once detected in this many frames in a
             row (1: at once).
         threshold: amodal decision probability (None: the model's `model.completion.threshold`).
@@ -153,7 +154,8 @@ class AmodalSession:
             None: the model's `model.completion.hidden_frames`).
     """
 
-    def __init__(self, model, device: str = "cpu", max_objects: int = 16, max_lost: int = 30, flow_width: int = 160,
+    def __init__(self, model, device: str = "cpu", max_objects: int = 16, max_lost: int = 30,
+                 flow_width: Optional[int] = None,
                  min_hits: int = DEFAULT_MIN_HITS, threshold: Optional[float] = None,
                  report_first_frames: bool = True, detector: Optional[str] = None,
                  hidden_frames: Optional[int] = None) -> None:
@@ -167,7 +169,7 @@ class AmodalSession:
         self.hidden_keep = check_hidden_keep(self.cfg.hidden_keep)
         self.max_objects, self.max_lost = int(max_objects), int(max_lost)
         self.report_first_frames = bool(report_first_frames)
-        self.flow = FlowEstimator(flow_width)
+        self.flow = FlowEstimator(self.cfg.motion_width if flow_width is None else flow_width, self.cfg.motion_preset)
         self.tracker = None
         self.detector: Optional[Detector] = None
         vcfg = model.cfg.model.visible

@@ -6,13 +6,17 @@ transforms (rotation, uniform scale, translation) fitted robustly (RANSAC) to fl
 inside the object's eroded visible mask at t-1. With too few pixels the previous motion is reused
 (constant velocity), or the identity when there is none.
 
-Flow is computed on a downscaled grayscale pair (at most `max_width` pixels wide) with OpenCV's
-DIS in its ultrafast preset: about 1 ms per 160x120 frame pair on one core.
+Flow is computed on a downscaled grayscale pair (at most `max_width` pixels wide) with one of
+OpenCV's DIS presets (`model.completion.motion_width`, `motion_preset`): "ultrafast" at 160 pixels
+(about 1 ms per frame pair on one core; checkpoints made before these keys) smears the flow across
+object edges, so a partly hidden object takes on some of its occluder's motion; "medium" at 320
+(about 5 ms) follows the object itself and carries a memory entry several frames forward far more
+faithfully (docs/RESULTS.md, "Memory alignment").
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import cv2
 import numpy as np
@@ -20,6 +24,19 @@ import numpy as np
 from amodal.utils.images import check_rgb
 
 IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], dtype=np.float32)
+DIS_PRESETS = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST, "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
+               "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM}
+MIN_FLOW_WIDTH = 32  # DIS refuses frames much smaller than this
+
+
+def check_motion_flow(max_width: Any, preset: Any, prefix: str = "model.completion.motion") -> None:
+    """ConfigError unless `max_width` is an int >= MIN_FLOW_WIDTH and `preset` one of DIS_PRESETS."""
+    from amodal.errors import ConfigError
+
+    if isinstance(max_width, bool) or not isinstance(max_width, int) or max_width < MIN_FLOW_WIDTH:
+        raise ConfigError(f"{prefix}_width must be an integer >= {MIN_FLOW_WIDTH}, got {max_width!r}")
+    if preset not in DIS_PRESETS:
+        raise ConfigError(f"{prefix}_preset must be one of {', '.join(DIS_PRESETS)}, got {preset!r}")
 
 
 @dataclass
@@ -62,11 +79,13 @@ def to_gray_small(image: np.ndarray, max_width: int = 160) -> np.ndarray:
 
 
 class FlowEstimator:
-    """Reusable DIS flow (ultrafast preset) on downscaled grayscale frames."""
+    """Reusable DIS flow (a preset of DIS_PRESETS) on grayscale frames reduced to at most `max_width` wide."""
 
-    def __init__(self, max_width: int = 160) -> None:
+    def __init__(self, max_width: int = 160, preset: str = "ultrafast") -> None:
+        check_motion_flow(max_width, preset)
         self.max_width = max_width
-        self._dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
+        self.preset = preset
+        self._dis = cv2.DISOpticalFlow_create(DIS_PRESETS[preset])
 
     def gray(self, image: np.ndarray) -> np.ndarray:
         return to_gray_small(image, self.max_width)
@@ -80,9 +99,10 @@ class FlowEstimator:
         return self.flow_gray(self.gray(prev_rgb), self.gray(cur_rgb), prev_rgb.shape[:2])
 
 
-def compute_flow(prev_rgb: np.ndarray, cur_rgb: np.ndarray, max_width: int = 160) -> FlowField:
+def compute_flow(prev_rgb: np.ndarray, cur_rgb: np.ndarray, max_width: int = 160,
+                 preset: str = "ultrafast") -> FlowField:
     """DIS optical flow from `prev_rgb` to `cur_rgb` (both RGB uint8 (H, W, 3))."""
-    return FlowEstimator(max_width)(prev_rgb, cur_rgb)
+    return FlowEstimator(max_width, preset)(prev_rgb, cur_rgb)
 
 
 def _to3(m: np.ndarray) -> np.ndarray:
@@ -157,20 +177,22 @@ def compose(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return a3 @ b3
 
 
-def track_motions(frames: Sequence[np.ndarray], masks: np.ndarray, max_width: int = 160) -> np.ndarray:
+def track_motions(frames: Sequence[np.ndarray], masks: np.ndarray, max_width: int = 160,
+                  preset: str = "ultrafast") -> np.ndarray:
     """Motions of K objects over a clip.
 
     Args:
         frames: T RGB uint8 frames (H, W, 3).
         masks: bool (K, T, H, W) visible masks.
         max_width: width of the reduced frames the flow is computed on.
+        preset: DIS preset (DIS_PRESETS).
 
     Returns:
         float32 (K, T-1, 2, 3): entry [k, t] maps frame t to frame t+1 for object k.
     """
     k_count, t_count = masks.shape[:2]
     out = np.tile(IDENTITY, (k_count, max(t_count - 1, 0), 1, 1)).astype(np.float32)
-    est = FlowEstimator(max_width)
+    est = FlowEstimator(max_width, preset)
     grays = [est.gray(f) for f in frames]
     size = frames[0].shape[:2]
     for t in range(t_count - 1):

@@ -22,6 +22,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from amodal.config import CompletionConfig
+from amodal.models.alignment import check_motion_flow
 from amodal.models.memory import MEMORY_CHANNELS
 from amodal.utils.checks import check_int
 
@@ -76,6 +77,7 @@ class CompletionNet(nn.Module):
         check_threshold(cfg.threshold, "model.completion.threshold")
         check_int(cfg.hidden_frames, "model.completion.hidden_frames")
         check_hidden_keep(cfg.hidden_keep)
+        check_motion_flow(cfg.motion_width, cfg.motion_preset)
         self.cfg = cfg
         w = cfg.width
         cin = len(input_channels(cfg))

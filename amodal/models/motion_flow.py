@@ -25,11 +25,12 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from amodal.models.alignment import DIS_PRESETS
 from amodal.models.motion_segments import camera_residual
 
 FLOW_UNIT = 2.0  # input pixels per unit of the flow channels
 FLOW_CLAMP = 10.0  # units: relative motions beyond 20 input pixels per frame are cut
-FLOW_PRESETS = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST, "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM}
+FLOW_PRESETS = {k: DIS_PRESETS[k] for k in ("ultrafast", "medium")}
 FLOW_CAMERAS = ("median", "homography")
 
 

@@ -2,7 +2,9 @@
 import numpy as np
 import torch
 
-from amodal.data.clips import ClipBatchSampler, ClipDataset, collate_clips
+from amodal.data.clips import ClipBatchSampler, ClipDataset, collate_clips, motion_cache_path, read_video_frames
+from amodal.data.format import load_dataset
+from amodal.models.alignment import track_motions
 from amodal_fixtures import make_dataset, strip_amodal
 
 
@@ -65,3 +67,18 @@ def test_batch_sampler_is_step_indexed_and_sharded():
     i0 = {i for i, _ in r0.batch(0)}
     i1 = {i for i, _ in r1.batch(0)}
     assert not i0 & i1 and len(i0 | i1) == 10
+
+
+def test_motions_follow_the_flow_settings_each_with_its_own_cache(tmp_path):
+    path = make_dataset(tmp_path / "d", videos=1, frames=5, size=(96, 72))
+    cache = tmp_path / "c"
+    fast = ClipDataset(path, clip_length=3, augment=False, cache_dir=cache)
+    sharp = ClipDataset(path, clip_length=3, augment=False, cache_dir=cache, motion_width=96, motion_preset="medium")
+    assert motion_cache_path(path, cache).is_file() and motion_cache_path(path, cache, 96, "medium").is_file()
+    assert motion_cache_path(path, cache) != motion_cache_path(path, cache, 96, "medium")
+    ds = load_dataset(path, read_amodal=False)
+    frames = read_video_frames(ds, 1, range(5))
+    masks = np.stack([np.stack([tr.visible_mask(t) for t in range(5)]) for tr in ds.tracks(1)])
+    assert np.array_equal(sharp.motions[1], track_motions(frames, masks, 96, "medium"))
+    assert np.array_equal(fast.motions[1], track_motions(frames, masks))
+    assert not np.array_equal(sharp.motions[1], fast.motions[1])

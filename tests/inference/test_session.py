@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from amodal.config import Config
-from amodal.errors import InputError
+from amodal.errors import ConfigError, InputError
 from amodal.inference.offline import run_offline
 from amodal.inference.session import AmodalSession
 from amodal.models.build import build_model
@@ -151,7 +151,6 @@ def test_offline_reports_confirmed_objects_from_their_first_frame(clip):
 
 
 def test_completion_threshold_sets_the_amodal_decision(clip):
-    from amodal.errors import ConfigError
 
     frames, vis, _ = clip
     areas = {}
@@ -345,3 +344,20 @@ def test_an_unseen_object_moves_at_its_amodal_centre_velocity():
 
     m = center_velocity([(3, 10.0, 10.0), (4, 11.0, 9.5), (6, 16.0, 7.0)])
     assert np.allclose(m, [[1, 0, 2.0], [0, 1, -1.0]])
+
+
+def test_memory_alignment_follows_the_model_flow_settings(clip):
+    model = _model()
+    assert (AmodalSession(model).flow.max_width, AmodalSession(model).flow.preset) == (160, "ultrafast")
+    model.completion.cfg.motion_width, model.completion.cfg.motion_preset = 320, "medium"
+    session = AmodalSession(model)
+    assert (session.flow.max_width, session.flow.preset) == (320, "medium")
+    assert AmodalSession(model, flow_width=96).flow.max_width == 96
+    frames, vis, _ = clip
+    for t in range(4):
+        res = session.step(frames[t], {k + 1: vis[k, t] for k in range(3)})
+        assert not (res.visible & ~res.amodal).any()
+    cfg = Config()
+    cfg.model.completion.motion_preset = "slow"
+    with pytest.raises(ConfigError, match="motion_preset"):
+        build_model(cfg)
