@@ -16,7 +16,7 @@ faithfully (docs/RESULTS.md, "Memory alignment").
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence
+from typing import Any, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -29,14 +29,15 @@ DIS_PRESETS = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST, "fast": cv2.DI
 MIN_FLOW_WIDTH = 32  # DIS refuses frames much smaller than this
 
 
-def check_motion_flow(max_width: Any, preset: Any, prefix: str = "model.completion.motion") -> None:
-    """ConfigError unless `max_width` is an int >= MIN_FLOW_WIDTH and `preset` one of DIS_PRESETS."""
+def check_motion_flow(max_width: Any, preset: Any,
+                      names: Tuple[str, str] = ("model.completion.motion_width", "model.completion.motion_preset")) -> None:
+    """ConfigError unless `max_width` is an int >= MIN_FLOW_WIDTH and `preset` one of DIS_PRESETS (`names`: theirs)."""
     from amodal.errors import ConfigError
 
     if isinstance(max_width, bool) or not isinstance(max_width, int) or max_width < MIN_FLOW_WIDTH:
-        raise ConfigError(f"{prefix}_width must be an integer >= {MIN_FLOW_WIDTH}, got {max_width!r}")
+        raise ConfigError(f"{names[0]} must be an integer >= {MIN_FLOW_WIDTH}, got {max_width!r}")
     if preset not in DIS_PRESETS:
-        raise ConfigError(f"{prefix}_preset must be one of {', '.join(DIS_PRESETS)}, got {preset!r}")
+        raise ConfigError(f"{names[1]} must be one of {', '.join(DIS_PRESETS)}, got {preset!r}")
 
 
 @dataclass

@@ -1,0 +1,110 @@
+"""How faithfully the per-object motions carry a memory entry forward, measured on amodal truth.
+
+The shape memory moves each past entry of an object to the current frame by composing the
+object's motions frame by frame (`amodal.models.alignment`: a similarity fitted to DIS optical flow
+inside the visible mask). This tool takes every occluded object-frame t (occlusion above
+`--min-occlusion`) and, for each lag k, moves the object's *true amodal* mask of frame t - k to
+frame t with the composed motions, and reports its mean IoU with the true amodal mask of frame t
+(`motion`), beside two references: the mask left where it was (`none`) and moved by the true shift
+of its centroid (`centroid`, an oracle without rotation or deformation). Motions are measured with
+`--width` / `--preset` exactly as the session does (`model.completion.motion_width` /
+`motion_preset`).
+
+    python tools/memory_alignment.py DATA/annotations.json [--videos N] [--width 320] [--preset medium]
+        [--lags 1,4,8] [--json result.json]
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Dict, List, Optional, Sequence
+
+import cv2
+import numpy as np
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    return float((a & b).sum() / max((a | b).sum(), 1))
+
+
+def _moved(mask: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    h, w = mask.shape
+    return cv2.warpAffine(mask.astype(np.uint8), np.asarray(matrix, np.float64)[:2], (w, h), flags=cv2.INTER_NEAREST) > 0
+
+
+def _centroid_shift(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    ys, xs = np.nonzero(src)
+    yt, xt = np.nonzero(dst)
+    return np.array([[1.0, 0.0, xt.mean() - xs.mean()], [0.0, 1.0, yt.mean() - ys.mean()]])
+
+
+def alignment_scores(dataset, width: int = 160, preset: str = "ultrafast", lags: Sequence[int] = (1, 4, 8),
+                     videos: Optional[int] = None, min_occlusion: float = 0.1) -> Dict[str, Dict[str, float]]:
+    """{"lag K": {"pairs", "motion", "none", "centroid"}} over the first `videos` videos of an
+    `AmodalDataset` read with amodal masks."""
+    from amodal.data.clips import read_video_frames
+    from amodal.models.alignment import compose, track_motions
+
+    sums = {k: np.zeros(3) for k in lags}
+    counts = {k: 0 for k in lags}
+    for video in dataset.videos[:videos]:
+        tracks = dataset.tracks(video.id)
+        if not tracks or video.length < 2:
+            continue
+        frames = read_video_frames(dataset, video.id, range(video.length))
+        visible = np.stack([np.stack([tr.visible_mask(t) for t in range(video.length)]) for tr in tracks])
+        motions = track_motions(frames, visible, width, preset)  # [k, t]: frame t -> t + 1
+        for i, tr in enumerate(tracks):
+            amodal = [tr.amodal_mask(t) for t in range(video.length)]
+            for t in range(1, video.length):
+                area = amodal[t].sum()
+                if area == 0 or 1.0 - visible[i, t].sum() / area <= min_occlusion:
+                    continue
+                for k in lags:
+                    s = t - k
+                    if s < 0 or not amodal[s].any():
+                        continue
+                    m = np.eye(3)
+                    for u in range(s, t):
+                        m = compose(motions[i, u], m)
+                    sums[k] += (_iou(_moved(amodal[s], m), amodal[t]), _iou(amodal[s], amodal[t]),
+                                _iou(_moved(amodal[s], _centroid_shift(amodal[s], amodal[t])), amodal[t]))
+                    counts[k] += 1
+    return {f"lag {k}": {"pairs": counts[k], **{name: round(float(v / max(counts[k], 1)), 4)
+                                                for name, v in zip(("motion", "none", "centroid"), sums[k])}}
+            for k in lags}
+
+
+def main(argv: List[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("annotations", help="native annotations with amodal masks (and their frames)")
+    parser.add_argument("--videos", type=int, default=None, help="only the first N videos")
+    parser.add_argument("--width", type=int, default=160, help="flow on frames reduced to at most this wide")
+    parser.add_argument("--preset", default="ultrafast", help="DIS preset: ultrafast, fast or medium")
+    parser.add_argument("--lags", default="1,4,8", help="comma-separated frame lags")
+    parser.add_argument("--min-occlusion", type=float, default=0.1, help="object-frames more occluded than this")
+    parser.add_argument("--json", help="also write the result to this file")
+    args = parser.parse_args(argv)
+    from amodal.data.format import load_dataset
+    from amodal.errors import AmodalError
+    from amodal.models.alignment import check_motion_flow
+    from amodal.utils.files import print_json
+
+    try:
+        lags = [int(x) for x in args.lags.split(",")]
+        if not lags or min(lags) < 1:
+            raise ValueError(f"--lags must be positive integers, got {args.lags!r}")
+        check_motion_flow(args.width, args.preset, ("--width", "--preset"))
+        dataset = load_dataset(args.annotations, read_amodal=True, check_files=False)
+        if not dataset.has_amodal:
+            raise ValueError(f"{args.annotations}: every object needs amodal masks")
+        result = alignment_scores(dataset, args.width, args.preset, lags, args.videos, args.min_occlusion)
+    except (AmodalError, ValueError, OSError) as exc:
+        print(f"memory_alignment: {exc}", file=sys.stderr)
+        return 2
+    print_json(result, args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
