@@ -66,18 +66,13 @@ def main(argv: List[str]) -> int:
     parser.add_argument("--json", help="also write the result to this file")
     args = parser.parse_args(argv)
     from amodal.data.format import load_dataset, load_predictions
-    from amodal.errors import AmodalError
-    from amodal.utils.files import print_json
+    from amodal.utils.files import run_json_tool
 
-    try:
+    def compute():
         dataset = load_dataset(args.annotations, read_amodal=True, check_files=False)
-        result = count_hidden(dataset, load_predictions(args.predictions, dataset))
-    except (AmodalError, ValueError, OSError) as exc:
-        print(f"hidden_objects: {exc}", file=sys.stderr)
-        return 2
-    print_json(result, args.json)
-    return 0
+        return count_hidden(dataset, load_predictions(args.predictions, dataset))
 
+    return run_json_tool("hidden_objects", compute, args.json)
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -86,11 +86,10 @@ def main(argv: List[str]) -> int:
     parser.add_argument("--json", help="also write the result to this file")
     args = parser.parse_args(argv)
     from amodal.data.format import load_dataset
-    from amodal.errors import AmodalError
     from amodal.models.alignment import check_motion_flow
-    from amodal.utils.files import print_json
+    from amodal.utils.files import run_json_tool
 
-    try:
+    def compute():
         lags = [int(x) for x in args.lags.split(",")]
         if not lags or min(lags) < 1:
             raise ValueError(f"--lags must be positive integers, got {args.lags!r}")
@@ -98,13 +97,9 @@ def main(argv: List[str]) -> int:
         dataset = load_dataset(args.annotations, read_amodal=True, check_files=False)
         if not dataset.has_amodal:
             raise ValueError(f"{args.annotations}: every object needs amodal masks")
-        result = alignment_scores(dataset, args.width, args.preset, lags, args.videos, args.min_occlusion)
-    except (AmodalError, ValueError, OSError) as exc:
-        print(f"memory_alignment: {exc}", file=sys.stderr)
-        return 2
-    print_json(result, args.json)
-    return 0
+        return alignment_scores(dataset, args.width, args.preset, lags, args.videos, args.min_occlusion)
 
+    return run_json_tool("memory_alignment", compute, args.json)
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -88,23 +88,18 @@ def main(argv: List[str]) -> int:
     parser.add_argument("--json", help="also write the result to this file")
     args = parser.parse_args(argv)
     from amodal.data.format import load_predictions
-    from amodal.errors import AmodalError
-    from amodal.utils.files import print_json
     from amodal.inference.visible_inputs import load_visible_masks
+    from amodal.utils.files import run_json_tool
 
-    try:
+    def compute():
         masks = load_visible_masks(args.masks)
         tracks = load_predictions(args.predictions)
         videos = {p.video_id for p in tracks}
         if len(videos) > 1:
             raise ValueError(f"{args.predictions} holds {len(videos)} videos; give the predictions of one clip")
-        result = score_clip(masks, tracks)
-    except (AmodalError, ValueError, OSError) as exc:
-        print(f"real_clip_iou: {exc}", file=sys.stderr)
-        return 2
-    print_json(result, args.json)
-    return 0
+        return score_clip(masks, tracks)
 
+    return run_json_tool("real_clip_iou", compute, args.json)
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

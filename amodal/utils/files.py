@@ -4,11 +4,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
-from typing import Any, Iterable, Optional, Union
+from typing import Any, Callable, Iterable, Optional, Union
 
-from amodal.errors import OutputExistsError
+from amodal.errors import AmodalError, OutputExistsError
 
 PathLike = Union[str, Path]
 
@@ -51,6 +52,18 @@ def print_json(obj: Any, path: Optional[PathLike] = None) -> None:
     print(text)
     if path:
         atomic_write_text(path, text + "\n")
+
+
+def run_json_tool(name: str, compute: Callable[[], Any], path: Optional[PathLike] = None) -> int:
+    """A tool's ending: `print_json(compute(), path)` and 0, or one line `name: error` on stderr and 2
+    when `compute` raises an AmodalError, ValueError or OSError (bad input, never a traceback)."""
+    try:
+        result = compute()
+    except (AmodalError, ValueError, OSError) as exc:
+        print(f"{name}: {exc}", file=sys.stderr)
+        return 2
+    print_json(result, path)
+    return 0
 
 
 def _refuse_precious(path: Path) -> None:
