@@ -8,10 +8,11 @@ inside the object's eroded visible mask at t-1. With too few pixels the previous
 
 Flow is computed on a downscaled grayscale pair (at most `max_width` pixels wide) with one of
 OpenCV's DIS presets (`model.completion.motion_width`, `motion_preset`): "ultrafast" at 160 pixels
-(about 1 ms per frame pair on one core; checkpoints made before these keys) smears the flow across
-object edges, so a partly hidden object takes on some of its occluder's motion; "medium" at 320
-(about 5 ms) follows the object itself and carries a memory entry several frames forward far more
-faithfully (docs/RESULTS.md, "Memory alignment").
+(well under 1 ms per frame pair on one core; checkpoints made before these keys) works down to 40
+pixels across and smears the flow over object edges, so a partly hidden object takes on some of
+its occluder's motion; "ultrafast_fine" at 320 (about 2 ms; the shipped checkpoint) and "medium"
+at 320 (about 6 ms) work down to 160 pixels, follow the object itself and carry a memory entry
+several frames forward far more faithfully (docs/RESULTS.md, "Memory alignment").
 """
 from __future__ import annotations
 
@@ -24,8 +25,21 @@ import numpy as np
 from amodal.utils.images import check_rgb
 
 IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], dtype=np.float32)
-DIS_PRESETS = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST, "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
-               "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM}
+# name -> (OpenCV DIS preset, finest scale: the flow is computed down to 1 / 2**scale of the frame's width).
+# "ultrafast_fine" is ultrafast's parameters down to half the width, as "medium" works: as faithful
+# as medium for the objects' motions at a third of its cost (docs/RESULTS.md, "Memory alignment").
+DIS_PRESETS = {"ultrafast": (cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST, 2),
+               "ultrafast_fine": (cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST, 1),
+               "fast": (cv2.DISOPTICAL_FLOW_PRESET_FAST, 2),
+               "medium": (cv2.DISOPTICAL_FLOW_PRESET_MEDIUM, 1)}
+
+
+def dis_flow(preset: str) -> "cv2.DISOpticalFlow":
+    """A DIS optical-flow object for a name of DIS_PRESETS."""
+    base, finest = DIS_PRESETS[preset]
+    dis = cv2.DISOpticalFlow_create(base)
+    dis.setFinestScale(finest)
+    return dis
 MIN_FLOW_WIDTH = 32  # DIS refuses frames much smaller than this
 
 
@@ -86,7 +100,7 @@ class FlowEstimator:
         check_motion_flow(max_width, preset)
         self.max_width = max_width
         self.preset = preset
-        self._dis = cv2.DISOpticalFlow_create(DIS_PRESETS[preset])
+        self._dis = dis_flow(preset)
 
     def gray(self, image: np.ndarray) -> np.ndarray:
         return to_gray_small(image, self.max_width)

@@ -25,12 +25,12 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from amodal.models.alignment import DIS_PRESETS
+from amodal.models.alignment import dis_flow
 from amodal.models.motion_segments import camera_residual
 
 FLOW_UNIT = 2.0  # input pixels per unit of the flow channels
 FLOW_CLAMP = 10.0  # units: relative motions beyond 20 input pixels per frame are cut
-FLOW_PRESETS = {k: DIS_PRESETS[k] for k in ("ultrafast", "medium")}
+FLOW_PRESETS = ("ultrafast", "medium")  # names of amodal.models.alignment.DIS_PRESETS
 FLOW_CAMERAS = ("median", "homography")
 
 
@@ -67,7 +67,7 @@ def relative_flow(images: Tensor, previous: Optional[Tensor], preset: str = "ult
     out = torch.zeros((b, 2, h, w), dtype=torch.float32)
     if previous is None:
         return out.to(images.device)
-    dis = cv2.DISOpticalFlow_create(FLOW_PRESETS[preset])
+    dis = dis_flow(preset)
     for i in range(b):
         if torch.equal(images[i], previous[i]):
             continue  # the same frame twice: no motion, exactly zero

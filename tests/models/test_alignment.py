@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from amodal.errors import ConfigError
-from amodal.models.alignment import IDENTITY, FlowEstimator, compute_flow, object_motion, track_motions
+from amodal.models.alignment import IDENTITY, FlowEstimator, compute_flow, dis_flow, object_motion, track_motions
 
 
 def _textured_blob(rng, size=(240, 320)):
@@ -70,15 +70,21 @@ def _object_behind_bar(t: int, seed: int = 0):
 
 
 @pytest.mark.parametrize("seed", [0, 1])
-def test_medium_flow_follows_a_partly_hidden_object_not_its_occluder(seed):
+@pytest.mark.parametrize("fine", ["medium", "ultrafast_fine"])
+def test_finer_flow_follows_a_partly_hidden_object_not_its_occluder(seed, fine):
     (a, visible), (b, _) = _object_behind_bar(0, seed), _object_behind_bar(1, seed)
     pts = np.argwhere(visible)[::40][:, ::-1].astype(np.float64)
     errors = {}
-    for width, preset in ((160, "ultrafast"), (320, "medium")):
+    for width, preset in ((160, "ultrafast"), (320, fine)):
         m = object_motion(FlowEstimator(width, preset)(a, b), visible)
         errors[preset] = np.abs(pts @ m[:, :2].T + m[:, 2] - (pts + (3.0, 0.0))).mean()
-    assert errors["medium"] < 1.0  # pixels
-    assert errors["ultrafast"] > 2 * errors["medium"]  # the coarse flow borrows the bar's motion
+    assert errors[fine] < 1.0  # pixels
+    assert errors["ultrafast"] > 2 * errors[fine]  # the coarse flow borrows the bar's motion
+
+
+def test_presets_are_opencv_presets_down_to_their_finest_scale():
+    assert [dis_flow(p).getFinestScale() for p in ("ultrafast", "ultrafast_fine", "fast", "medium")] == [2, 1, 2, 1]
+    assert dis_flow("ultrafast_fine").getPatchStride() == dis_flow("ultrafast").getPatchStride()
 
 
 @pytest.mark.parametrize("width, preset, match", [(16, "medium", "motion_width"), (160.0, "medium", "motion_width"),
