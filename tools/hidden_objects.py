@@ -74,5 +74,6 @@ def main(argv: List[str]) -> int:
 
     return run_json_tool("hidden_objects", compute, args.json)
 
+
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

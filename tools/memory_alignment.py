@@ -19,17 +19,7 @@ import argparse
 import sys
 from typing import Dict, List, Optional, Sequence
 
-import cv2
 import numpy as np
-
-
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    return float((a & b).sum() / max((a | b).sum(), 1))
-
-
-def _moved(mask: np.ndarray, matrix: np.ndarray) -> np.ndarray:
-    h, w = mask.shape
-    return cv2.warpAffine(mask.astype(np.uint8), np.asarray(matrix, np.float64)[:2], (w, h), flags=cv2.INTER_NEAREST) > 0
 
 
 def _centroid_shift(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
@@ -43,7 +33,8 @@ def alignment_scores(dataset, width: int = 160, preset: str = "ultrafast", lags:
     """{"lag K": {"pairs", "motion", "none", "centroid"}} over the first `videos` videos of an
     `AmodalDataset` read with amodal masks."""
     from amodal.data.clips import read_video_frames
-    from amodal.models.alignment import compose, track_motions
+    from amodal.models.alignment import compose, moved_mask, track_motions
+    from amodal.utils.masks import mask_iou
 
     sums = {k: np.zeros(3) for k in lags}
     counts = {k: 0 for k in lags}
@@ -67,8 +58,8 @@ def alignment_scores(dataset, width: int = 160, preset: str = "ultrafast", lags:
                     m = np.eye(3)
                     for u in range(s, t):
                         m = compose(motions[i, u], m)
-                    sums[k] += (_iou(_moved(amodal[s], m), amodal[t]), _iou(amodal[s], amodal[t]),
-                                _iou(_moved(amodal[s], _centroid_shift(amodal[s], amodal[t])), amodal[t]))
+                    sums[k] += (mask_iou(moved_mask(amodal[s], m), amodal[t]), mask_iou(amodal[s], amodal[t]),
+                                mask_iou(moved_mask(amodal[s], _centroid_shift(amodal[s], amodal[t])), amodal[t]))
                     counts[k] += 1
     return {f"lag {k}": {"pairs": counts[k], **{name: round(float(v / max(counts[k], 1)), 4)
                                                 for name, v in zip(("motion", "none", "centroid"), sums[k])}}
@@ -80,7 +71,7 @@ def main(argv: List[str]) -> int:
     parser.add_argument("annotations", help="native annotations with amodal masks (and their frames)")
     parser.add_argument("--videos", type=int, default=None, help="only the first N videos")
     parser.add_argument("--width", type=int, default=160, help="flow on frames reduced to at most this wide")
-    parser.add_argument("--preset", default="ultrafast", help="DIS preset: ultrafast, fast or medium")
+    parser.add_argument("--preset", default="ultrafast", help="DIS preset: ultrafast, ultrafast_fine, fast or medium")
     parser.add_argument("--lags", default="1,4,8", help="comma-separated frame lags")
     parser.add_argument("--min-occlusion", type=float, default=0.1, help="object-frames more occluded than this")
     parser.add_argument("--json", help="also write the result to this file")
@@ -100,6 +91,7 @@ def main(argv: List[str]) -> int:
         return alignment_scores(dataset, args.width, args.preset, lags, args.videos, args.min_occlusion)
 
     return run_json_tool("memory_alignment", compute, args.json)
+
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -101,5 +101,6 @@ def main(argv: List[str]) -> int:
 
     return run_json_tool("real_clip_iou", compute, args.json)
 
+
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from amodal.errors import InputError
-from amodal.models.alignment import IDENTITY, FlowEstimator, object_motion
+from amodal.models.alignment import DEFAULT_PRESET, DEFAULT_WIDTH, IDENTITY, FlowEstimator, object_motion
 from amodal.utils.files import atomic_write_bytes, atomic_write_json
 from amodal.utils.masks import encode_rle
 
@@ -117,7 +117,7 @@ class StreamingMotions:
     track's visible mask at t, or the previous entry (identity at first) when it is absent.
     """
 
-    def __init__(self, flow_width: int = 160, preset: str = "ultrafast") -> None:
+    def __init__(self, flow_width: int = DEFAULT_WIDTH, preset: str = DEFAULT_PRESET) -> None:
         self.est = FlowEstimator(flow_width, preset)
         self.entries: Dict[int, List[np.ndarray]] = {}
         self._prev_gray: Optional[np.ndarray] = None
@@ -164,7 +164,7 @@ class _TrackRecorder:
 # ----------------------------------------------------------------------------- main entry
 
 
-def motion_cache_path(json_path: Path, max_width: int = 160, preset: str = "ultrafast") -> Path:
+def motion_cache_path(json_path: Path, max_width: int = DEFAULT_WIDTH, preset: str = DEFAULT_PRESET) -> Path:
     """Where `amodal.data.clips.load_motions` looks for the motions of `json_path` (default cache dir)."""
     from amodal.data import clips
 
@@ -192,8 +192,8 @@ def _masks_for(visible_masks: Any, name: str, frames: Any, display: str) -> Opti
 
 def pseudo_label(sources: Sequence[Any], out_dir: PathLike, predictor: Any = None, visible_masks: Any = None,
                  names: Optional[Sequence[str]] = None, max_side: int = 640, min_track_frames: int = 3,
-                 fps: Optional[float] = None, show_progress: bool = False, motion_width: int = 160,
-                 motion_preset: str = "ultrafast") -> PseudoLabelSummary:
+                 fps: Optional[float] = None, show_progress: bool = False, motion_width: int = DEFAULT_WIDTH,
+                 motion_preset: str = DEFAULT_PRESET) -> PseudoLabelSummary:
     """Pseudo-label videos into `out_dir` (frames/, annotations.json and the motion cache).
 
     Args:

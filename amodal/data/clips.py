@@ -27,7 +27,7 @@ import torch
 
 from amodal.config import AUGMENT_SCALE, AUGMENT_TRANSLATE
 from amodal.errors import FormatError, VideoReadError
-from amodal.models.alignment import IDENTITY, track_motions
+from amodal.models.alignment import DEFAULT_PRESET, DEFAULT_WIDTH, IDENTITY, track_motions
 from amodal.utils.files import atomic_write_bytes
 
 log = logging.getLogger(__name__)
@@ -135,7 +135,7 @@ def _file_digest(path: Path) -> str:
     return h.hexdigest()[:16]
 
 
-def video_motions(ds, show_progress: bool = False, max_width: int = 160, preset: str = "ultrafast") -> dict:
+def video_motions(ds, show_progress: bool = False, max_width: int = DEFAULT_WIDTH, preset: str = DEFAULT_PRESET) -> dict:
     """Motions of every track of every video: {video_id: float32 (n_tracks, L-1, 2, 3)}.
 
     `max_width`, `preset`: the flow settings of `amodal.models.alignment.track_motions`.
@@ -157,16 +157,16 @@ def video_motions(ds, show_progress: bool = False, max_width: int = 160, preset:
     return out
 
 
-def motion_cache_path(json_path: Path, cache_dir: Optional[Path] = None, max_width: int = 160,
-                      preset: str = "ultrafast") -> Path:
+def motion_cache_path(json_path: Path, cache_dir: Optional[Path] = None, max_width: int = DEFAULT_WIDTH,
+                      preset: str = DEFAULT_PRESET) -> Path:
     """Where the motions of `json_path` measured with these flow settings are cached."""
     folder = cache_dir if cache_dir is not None else json_path.parent / ".amodal_cache"
-    settings = "" if (max_width, preset) == (160, "ultrafast") else f"-{preset}{max_width}"  # old caches stay valid
+    settings = "" if (max_width, preset) == (DEFAULT_WIDTH, DEFAULT_PRESET) else f"-{preset}{max_width}"  # old caches stay valid
     return folder / f"{json_path.stem}-{MOTION_CACHE_VERSION}-{_file_digest(json_path)}{settings}.npz"
 
 
 def load_motions(ds, json_path: Path, cache_dir: Optional[Path] = None, show_progress: bool = False,
-                 max_width: int = 160, preset: str = "ultrafast") -> dict:
+                 max_width: int = DEFAULT_WIDTH, preset: str = DEFAULT_PRESET) -> dict:
     """`video_motions` through an on-disk cache beside the dataset (recomputed when stale)."""
     path = motion_cache_path(json_path, cache_dir, max_width, preset)
     if path.is_file():
@@ -212,7 +212,7 @@ class ClipDataset(torch.utils.data.Dataset):
                  augment: bool = True, seed: int = 0, with_amodal: bool = False, image_root: Optional[Union[str, Path]] = None,
                  size: Optional[Tuple[int, int]] = None, cache_dir: Optional[Path] = None, show_progress: bool = False,
                  scale_range: Sequence[float] = AUGMENT_SCALE, translate: float = AUGMENT_TRANSLATE,
-                 motion_width: int = 160, motion_preset: str = "ultrafast") -> None:
+                 motion_width: int = DEFAULT_WIDTH, motion_preset: str = DEFAULT_PRESET) -> None:
         from amodal.data.format import load_dataset
 
         if clip_length < 1 or stride < 1 or max_objects < 1:

@@ -37,7 +37,7 @@ import numpy as np
 import torch
 
 from amodal.errors import InputError
-from amodal.models.alignment import IDENTITY, FlowEstimator, object_motion
+from amodal.models.alignment import IDENTITY, FlowEstimator, moved_mask, object_motion
 from amodal.models.crops import (crop_matrix, extract_crops, extract_plane_crops, mask_box, paste_crops_into,
                                  square_from_box, union_box, warp_box)
 from amodal.models.completion import check_hidden_keep, check_threshold, threshold_logit
@@ -246,7 +246,7 @@ class AmodalSession:
                 ) -> Tuple[List[int], np.ndarray, np.ndarray]:
         previous = self._prev_image if self._prev_image is not None else other
         instances = self.detector(image, previous, self.max_objects)
-        hints = {oid: _moved(st.prev_amodal, st.motion) for oid, st in self._objects.items() if st.prev_amodal is not None}
+        hints = {oid: moved_mask(st.prev_amodal, st.motion) for oid, st in self._objects.items() if st.prev_amodal is not None}
         ids = self.tracker.update([x.mask for x in instances], [x.score for x in instances], hints=hints)
         masks = np.stack([x.mask for x in instances]) if instances else np.zeros((0,) + size, bool)
         return list(ids), masks, np.array([x.score for x in instances], np.float32)
@@ -430,12 +430,6 @@ def center_velocity(centers: Sequence[Tuple[int, float, float]]) -> np.ndarray:
     (f0, x0, y0), (f1, x1, y1) = centers[0], centers[-1]
     n = max(f1 - f0, 1)
     return np.array([[1, 0, (x1 - x0) / n], [0, 1, (y1 - y0) / n]], np.float32)
-
-
-def _moved(mask: np.ndarray, motion: np.ndarray) -> np.ndarray:
-    """bool (H, W) mask moved by an affine motion (2, 3) (nearest neighbour)."""
-    h, w = mask.shape
-    return cv2.warpAffine(mask.view(np.uint8), motion.astype(np.float64), (w, h), flags=cv2.INTER_NEAREST) > 0
 
 
 def _box_inside(box: Tuple[float, float, float, float], width: int, height: int) -> bool:

@@ -40,7 +40,10 @@ def dis_flow(preset: str) -> "cv2.DISOpticalFlow":
     dis = cv2.DISOpticalFlow_create(base)
     dis.setFinestScale(finest)
     return dis
+
+
 MIN_FLOW_WIDTH = 32  # DIS refuses frames much smaller than this
+DEFAULT_WIDTH, DEFAULT_PRESET = 160, "ultrafast"  # the flow of checkpoints without motion keys (CompletionConfig)
 
 
 def check_motion_flow(max_width: Any, preset: Any,
@@ -83,7 +86,7 @@ def reduced_size(height: int, width: int, max_width: int) -> tuple:
     return h, w
 
 
-def to_gray_small(image: np.ndarray, max_width: int = 160) -> np.ndarray:
+def to_gray_small(image: np.ndarray, max_width: int = DEFAULT_WIDTH) -> np.ndarray:
     """RGB uint8 (H, W, 3) -> downscaled grayscale uint8 (h, w), w <= max_width."""
     check_rgb(image)
     h, w = reduced_size(image.shape[0], image.shape[1], max_width)
@@ -96,7 +99,7 @@ def to_gray_small(image: np.ndarray, max_width: int = 160) -> np.ndarray:
 class FlowEstimator:
     """Reusable DIS flow (a preset of DIS_PRESETS) on grayscale frames reduced to at most `max_width` wide."""
 
-    def __init__(self, max_width: int = 160, preset: str = "ultrafast") -> None:
+    def __init__(self, max_width: int = DEFAULT_WIDTH, preset: str = DEFAULT_PRESET) -> None:
         check_motion_flow(max_width, preset)
         self.max_width = max_width
         self.preset = preset
@@ -114,8 +117,8 @@ class FlowEstimator:
         return self.flow_gray(self.gray(prev_rgb), self.gray(cur_rgb), prev_rgb.shape[:2])
 
 
-def compute_flow(prev_rgb: np.ndarray, cur_rgb: np.ndarray, max_width: int = 160,
-                 preset: str = "ultrafast") -> FlowField:
+def compute_flow(prev_rgb: np.ndarray, cur_rgb: np.ndarray, max_width: int = DEFAULT_WIDTH,
+                 preset: str = DEFAULT_PRESET) -> FlowField:
     """DIS optical flow from `prev_rgb` to `cur_rgb` (both RGB uint8 (H, W, 3))."""
     return FlowEstimator(max_width, preset)(prev_rgb, cur_rgb)
 
@@ -185,6 +188,12 @@ def object_motion(
     return _small_to_full(m, sx, sy)
 
 
+def moved_mask(mask: np.ndarray, motion: np.ndarray) -> np.ndarray:
+    """bool (H, W) mask moved by an affine motion (2, 3) (nearest neighbour)."""
+    h, w = mask.shape
+    return cv2.warpAffine(mask.view(np.uint8), np.asarray(motion, np.float64)[:2], (w, h), flags=cv2.INTER_NEAREST) > 0
+
+
 def compose(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Matrix product of affines: apply `b` then `a`. Shapes (2, 3) or (3, 3) -> (3, 3) float64."""
     a3 = a if a.shape == (3, 3) else _to3(a)
@@ -192,8 +201,8 @@ def compose(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return a3 @ b3
 
 
-def track_motions(frames: Sequence[np.ndarray], masks: np.ndarray, max_width: int = 160,
-                  preset: str = "ultrafast") -> np.ndarray:
+def track_motions(frames: Sequence[np.ndarray], masks: np.ndarray, max_width: int = DEFAULT_WIDTH,
+                  preset: str = DEFAULT_PRESET) -> np.ndarray:
     """Motions of K objects over a clip.
 
     Args:
