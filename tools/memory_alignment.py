@@ -71,7 +71,7 @@ def main(argv: List[str]) -> int:
     parser.add_argument("annotations", help="native annotations with amodal masks (and their frames)")
     parser.add_argument("--videos", type=int, default=None, help="only the first N videos")
     parser.add_argument("--width", type=int, default=160, help="flow on frames reduced to at most this wide")
-    parser.add_argument("--preset", default="ultrafast", help="DIS preset: ultrafast, ultrafast_fine, fast or medium")
+    parser.add_argument("--preset", default="ultrafast", help="flow method: DIS ultrafast, ultrafast_fine, fast, medium, or lk")
     parser.add_argument("--lags", default="1,4,8", help="comma-separated frame lags")
     parser.add_argument("--min-occlusion", type=float, default=0.1, help="object-frames more occluded than this")
     parser.add_argument("--json", help="also write the result to this file")

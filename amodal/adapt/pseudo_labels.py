@@ -7,7 +7,7 @@ per-frame `{id: mask}` dicts) or from a predictor's visible-mask network + track
 mode (`FrameResult.visible`, `FrameResult.object_ids`). `OUT/annotations.json` is a native
 dataset with visible masks only; tracks seen in fewer than `min_track_frames` frames are dropped.
 
-The per-object motions the clip loader needs (DIS flow + similarity fit, exactly as
+The per-object motions the clip loader needs (optical flow + similarity fit, exactly as
 `amodal.models.alignment.track_motions` computes them) are computed in the same pass and written
 into the loader's motion cache, so nothing ever holds a whole decoded video: memory is one frame
 plus compact RLE strings.
@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from amodal.errors import InputError
-from amodal.models.alignment import DEFAULT_PRESET, DEFAULT_WIDTH, IDENTITY, FlowEstimator, object_motion
+from amodal.models.alignment import DEFAULT_PRESET, DEFAULT_WIDTH, IDENTITY, FlowEstimator, object_motions
 from amodal.utils.files import atomic_write_bytes, atomic_write_json
 from amodal.utils.masks import encode_rle
 
@@ -113,7 +113,7 @@ def _resize_mask(mask: np.ndarray, height: int, width: int) -> np.ndarray:
 class StreamingMotions:
     """Per-track motions computed frame by frame, identical to `track_motions` over the whole video.
 
-    Entry t of a track maps frame t to t+1: a similarity fit of the DIS flow t -> t+1 inside the
+    Entry t of a track maps frame t to t+1: a similarity fit of the flow t -> t+1 inside the
     track's visible mask at t, or the previous entry (identity at first) when it is absent.
     """
 
@@ -131,9 +131,11 @@ class StreamingMotions:
         if self._prev_gray is not None:
             flow = self.est.flow_gray(self._prev_gray, gray, image.shape[:2])
             t = self._frame - 1  # entry index: frame t -> t + 1
-            for tid, entries in self.entries.items():
-                prev = entries[t - 1] if t > 0 else None
-                entries.append(object_motion(flow, self._prev_masks.get(tid), prev))
+            tids = list(self.entries)
+            motions = object_motions(flow, [self._prev_masks.get(tid) for tid in tids],
+                                     [self.entries[tid][t - 1] if t > 0 else None for tid in tids])
+            for tid, motion in zip(tids, motions):
+                self.entries[tid].append(motion)
         for tid in masks:
             if tid not in self.entries:
                 self.entries[tid] = [IDENTITY.copy() for _ in range(max(self._frame, 0))]

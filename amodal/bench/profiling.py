@@ -87,7 +87,7 @@ def _targets(predictor: Any, model: Any) -> List[Tuple[Any, str, str]]:
         (session, "step", "session glue"),
         (session.flow, "gray", "flow"),
         (session.flow, "flow_gray", "flow"),
-        (session_mod, "object_motion", "motion fit"),
+        (session_mod, "object_motions", "motion fit"),
         (session_mod, "extract_crops", "crops"),
         (session_mod, "extract_plane_crops", "crops"),
         (session_mod, "crop_matrix", "crops"),

@@ -4,7 +4,7 @@ A clip is T frames of one video, `stride` frames apart, with up to `max_objects`
 (the ones with the largest visible area in the clip). Objects beyond `max_objects` still appear in
 `visible_ids` (ids > K) so they count as occluders, never as free background.
 
-Per-object motions (DIS flow + robust similarity fit, `amodal.models.alignment`) are computed once
+Per-object motions (optical flow + robust similarity fit, `amodal.models.alignment`) are computed once
 per video at construction and cached beside the dataset (`.amodal_cache/`, keyed by a hash of the
 annotation file, the motion version and the flow settings `model.completion.motion_width` /
 `motion_preset`), so training is not data-bound.

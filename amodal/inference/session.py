@@ -1,6 +1,6 @@
 """AmodalSession: causal streaming inference, one `step(image)` per frame, bounded memory.
 
-Per frame: DIS flow from the previous frame; each known object's motion (similarity fit on its
+Per frame: optical flow from the previous frame; each known object's motion (similarity fit on its
 previous visible mask; when unseen, the velocity of its amodal centre over its last sightings)
 moves its shape memory and its last amodal box; the visible masks are given or come from a
 `Detector` (the visible net, motion or both) + tracker; every current object gets a crop (visible box united with the moved amodal box, 1.5x,
@@ -37,7 +37,7 @@ import numpy as np
 import torch
 
 from amodal.errors import InputError
-from amodal.models.alignment import IDENTITY, FlowEstimator, moved_mask, object_motion
+from amodal.models.alignment import IDENTITY, FlowEstimator, moved_mask, object_motions
 from amodal.models.crops import (crop_matrix, extract_crops, extract_plane_crops, mask_box, paste_crops_into,
                                  square_from_box, union_box, warp_box)
 from amodal.models.completion import check_hidden_keep, check_threshold, threshold_logit
@@ -137,7 +137,7 @@ class AmodalSession:
         max_lost: frames an unseen object keeps its memory (given-mask mode; in tracker mode the
             tracker decides, with the same value).
         flow_width: width of the reduced frames the objects' motions are measured on (None: the
-            model's `model.completion.motion_width`; the DIS preset is `motion_preset`).
+            model's `model.completion.motion_width`; the flow method is `motion_preset`).
         min_hits: tracker mode: a new object is reported once detected in this many frames in a
             row (1: at once).
         threshold: amodal decision probability (None: the model's `model.completion.threshold`).
@@ -255,10 +255,12 @@ class AmodalSession:
         gray = self.flow.gray(image)
         flow = self.flow.flow_gray(self._prev_gray, gray, size) if self._prev_gray is not None else None
         self._prev_gray = gray
+        seen = [st for st in self._objects.values() if st.last_seen == self._frame - 1] if flow is not None else []
+        for st, motion in zip(seen, object_motions(flow, [st.prev_visible for st in seen],
+                                                   [st.motion for st in seen]) if seen else []):
+            st.motion = motion
         for st in self._objects.values():
-            if flow is not None and st.last_seen == self._frame - 1:
-                st.motion = object_motion(flow, st.prev_visible, st.motion)
-            elif st.last_seen < self._frame - 1 and len(st.centers) >= 2:  # unseen: no flow to fit on
+            if st.last_seen < self._frame - 1 and len(st.centers) >= 2:  # unseen: no flow to fit on
                 st.motion = center_velocity(st.centers)
             st.memory.advance(st.motion)
             st.prev_box = warp_box(st.prev_box, st.motion)

@@ -59,19 +59,20 @@ def test_given_masks_give_native_json_without_amodal_and_exact_motions(tmp_path,
     assert clip_ds[0].frames.shape == (3, H, W, 3)
 
 
-def test_motions_are_cached_with_the_model_flow_settings(tmp_path, monkeypatch):
+@pytest.mark.parametrize("preset", ["medium", "lk"])
+def test_motions_are_cached_with_the_model_flow_settings(tmp_path, monkeypatch, preset):
     video, masks, _ = write_video(tmp_path / "in")
     s = pseudo_label([video], tmp_path / "pseudo", visible_masks=masks, min_track_frames=1, motion_width=48,
-                     motion_preset="medium")
-    assert motion_cache_path(s.json_path, 48, "medium").is_file() and not motion_cache_path(s.json_path).exists()
+                     motion_preset=preset)
+    assert motion_cache_path(s.json_path, 48, preset).is_file() and not motion_cache_path(s.json_path).exists()
 
     import amodal.data.clips as clips
 
-    reference = clips.video_motions(load_dataset(s.json_path, read_amodal=False), max_width=48, preset="medium")[1]
-    with np.load(motion_cache_path(s.json_path, 48, "medium")) as z:
+    reference = clips.video_motions(load_dataset(s.json_path, read_amodal=False), max_width=48, preset=preset)[1]
+    with np.load(motion_cache_path(s.json_path, 48, preset)) as z:
         assert np.array_equal(z["v1"], reference)
     monkeypatch.setattr(clips, "video_motions", lambda *a, **k: pytest.fail("motion cache missed"))
-    clips.ClipDataset(s.json_path, clip_length=3, augment=False, motion_width=48, motion_preset="medium")
+    clips.ClipDataset(s.json_path, clip_length=3, augment=False, motion_width=48, motion_preset=preset)
 
 
 def test_short_tracks_dropped_and_frames_downscaled(tmp_path):

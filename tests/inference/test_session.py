@@ -7,6 +7,7 @@ from amodal.config import Config
 from amodal.errors import ConfigError, InputError
 from amodal.inference.offline import run_offline
 from amodal.inference.session import AmodalSession
+from amodal.models.alignment import IDENTITY
 from amodal.models.build import build_model
 from amodal_fixtures import ellipse_video, panning_scene
 
@@ -349,14 +350,16 @@ def test_an_unseen_object_moves_at_its_amodal_centre_velocity():
 def test_memory_alignment_follows_the_model_flow_settings(clip):
     model = _model()
     assert (AmodalSession(model).flow.max_width, AmodalSession(model).flow.preset) == (160, "ultrafast")
-    model.completion.cfg.motion_width, model.completion.cfg.motion_preset = 320, "medium"
-    session = AmodalSession(model)
-    assert (session.flow.max_width, session.flow.preset) == (320, "medium")
     assert AmodalSession(model, flow_width=96).flow.max_width == 96
     frames, vis, _ = clip
-    for t in range(4):
-        res = session.step(frames[t], {k + 1: vis[k, t] for k in range(3)})
-        assert not (res.visible & ~res.amodal).any()
+    for preset in ("medium", "lk"):
+        model.completion.cfg.motion_width, model.completion.cfg.motion_preset = 320, preset
+        session = AmodalSession(model)
+        assert (session.flow.max_width, session.flow.preset) == (320, preset)
+        for t in range(4):
+            res = session.step(frames[t], {k + 1: vis[k, t] for k in range(3)})
+            assert not (res.visible & ~res.amodal).any()
+        assert any((st.motion != IDENTITY).any() for st in session._objects.values())  # the objects moved
     cfg = Config()
     cfg.model.completion.motion_preset = "slow"
     with pytest.raises(ConfigError, match="motion_preset"):

@@ -1,10 +1,11 @@
-"""Alignment: DIS flow + robust similarity fit recovers a known object motion."""
+"""Alignment: optical flow (dense DIS or sparse Lucas-Kanade) + robust similarity fit recovers a known object motion."""
 import cv2
 import numpy as np
 import pytest
 
 from amodal.errors import ConfigError
-from amodal.models.alignment import IDENTITY, FlowEstimator, compute_flow, dis_flow, object_motion, track_motions
+from amodal.models.alignment import (IDENTITY, MOTION_PRESETS, FlowEstimator, SparseFlow, compute_flow, dis_flow,
+                                    object_motion, object_motions, track_motions)
 
 
 def _textured_blob(rng, size=(240, 320)):
@@ -70,7 +71,7 @@ def _object_behind_bar(t: int, seed: int = 0):
 
 
 @pytest.mark.parametrize("seed", [0, 1])
-@pytest.mark.parametrize("fine", ["medium", "ultrafast_fine"])
+@pytest.mark.parametrize("fine", ["medium", "ultrafast_fine", "lk"])
 def test_finer_flow_follows_a_partly_hidden_object_not_its_occluder(seed, fine):
     (a, visible), (b, _) = _object_behind_bar(0, seed), _object_behind_bar(1, seed)
     pts = np.argwhere(visible)[::40][:, ::-1].astype(np.float64)
@@ -92,3 +93,59 @@ def test_presets_are_opencv_presets_down_to_their_finest_scale():
 def test_bad_flow_settings_are_config_errors(width, preset, match):
     with pytest.raises(ConfigError, match=match):
         FlowEstimator(width, preset)
+
+
+@pytest.mark.parametrize("preset", MOTION_PRESETS)
+def test_every_method_recovers_translation_and_rotation(preset):
+    rng = np.random.default_rng(3)
+    img, mask = _textured_blob(rng)
+    true = cv2.getRotationMatrix2D((150, 120), -3.0, 1.02)
+    true[:, 2] += (-4.0, 2.0)
+    img2 = cv2.warpAffine(img, true, (320, 240), flags=cv2.INTER_LINEAR, borderValue=(30, 30, 30))
+    m = object_motion(FlowEstimator(320, preset)(img, img2), mask)
+    pts = np.argwhere(mask)[::50][:, ::-1].astype(np.float64)
+    assert np.abs(pts @ m[:, :2].T + m[:, 2] - (pts @ true[:, :2].T + true[:, 2])).mean() < 1.0
+
+
+def test_lk_follows_a_large_motion_on_a_reduced_frame():
+    """A 640-pixel frame moved 40 pixels: 20 working pixels at width 320, within the pyramid's reach."""
+    rng = np.random.default_rng(4)
+    img, mask = _textured_blob(rng, (240, 320))
+    img, mask = cv2.resize(img, (640, 480)), cv2.resize(mask.view(np.uint8), (640, 480)) > 0
+    img2 = np.full_like(img, 30)
+    img2[:, 40:] = img[:, :-40]
+    m = object_motion(FlowEstimator(320, "lk")(img, img2), mask)
+    np.testing.assert_allclose(m, [[1, 0, 40], [0, 1, 0]], atol=0.6)
+
+
+def test_lk_flow_follows_points_only_on_demand():
+    rng = np.random.default_rng(5)
+    img, _ = _textured_blob(rng)
+    flow = FlowEstimator(320, "lk")(img, np.roll(img, 2, axis=0))
+    assert isinstance(flow, SparseFlow) and flow.shape == (240, 320) and flow.scale == (1.0, 1.0)
+    moved, ok = flow.track(np.zeros((0, 2), np.float32))
+    assert moved.shape == (0, 2) and ok.shape == (0,)
+    moved, ok = flow.track(np.array([[150.0, 120.0], [160.0, 110.0]], np.float32))
+    assert ok.all()
+    np.testing.assert_allclose(moved, [[150.0, 122.0], [160.0, 112.0]], atol=0.3)
+
+
+@pytest.mark.parametrize("preset", ["ultrafast", "lk"])
+def test_motions_of_several_objects_at_once_equal_one_at_a_time(preset):
+    rng = np.random.default_rng(6)
+    img, mask = _textured_blob(rng)
+    img2 = np.roll(img, (3, -2), axis=(0, 1))
+    other = np.zeros_like(mask)
+    other[10:60, 10:80] = True
+    tiny = np.zeros_like(mask)
+    tiny[200, 300] = True
+    prev = np.array([[1, 0, 5], [0, 1, 5]], np.float32)
+    flow = FlowEstimator(320, preset)(img, img2)
+    masks, prevs = [mask, None, other, tiny], [None, prev, None, prev]
+    together = object_motions(flow, masks, prevs)
+    alone = [object_motion(flow, m, p) for m, p in zip(masks, prevs)]
+    for a, b in zip(together, alone):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(together[1], prev)  # not seen: its previous motion
+    np.testing.assert_array_equal(together[3], prev)  # too small to fit: its previous motion
+    assert object_motions(flow, [], []) == []
