@@ -31,7 +31,7 @@ from amodal.models.alignment import DEFAULT_PRESET, DEFAULT_WIDTH, IDENTITY, tra
 from amodal.utils.files import atomic_write_bytes
 
 log = logging.getLogger(__name__)
-MOTION_CACHE_VERSION = "motions-v1"
+MOTION_CACHE_VERSION = "motions-v2"  # v2: fits with a scale step > alignment.MAX_SCALE_STEP rejected
 Item = Union[int, Tuple[int, int]]
 
 

@@ -149,3 +149,17 @@ def test_motions_of_several_objects_at_once_equal_one_at_a_time(preset):
     np.testing.assert_array_equal(together[1], prev)  # not seen: its previous motion
     np.testing.assert_array_equal(together[3], prev)  # too small to fit: its previous motion
     assert object_motions(flow, [], []) == []
+
+
+@pytest.mark.parametrize("preset", ["ultrafast_fine", "lk"])
+def test_a_fit_that_zooms_by_more_than_the_scale_step_is_rejected(preset):
+    rng = np.random.default_rng(7)
+    img, mask = _textured_blob(rng)
+    prev = np.array([[1, 0, 2], [0, 1, -1]], np.float32)
+    fits = {}
+    for zoom in (1.05, 1.3):
+        img2 = cv2.warpAffine(img, cv2.getRotationMatrix2D((150, 120), 0.0, zoom), (320, 240),
+                              flags=cv2.INTER_LINEAR, borderValue=(30, 30, 30))
+        fits[zoom] = object_motion(FlowEstimator(320, preset)(img, img2), mask, prev)
+    assert abs(np.sqrt(np.linalg.det(fits[1.05][:, :2].astype(np.float64))) - 1.05) < 0.01  # a plausible zoom is kept
+    np.testing.assert_array_equal(fits[1.3], prev)  # 30 % in one frame: a bad fit, the previous motion stays
