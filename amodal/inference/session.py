@@ -255,10 +255,11 @@ class AmodalSession:
         gray = self.flow.gray(image)
         flow = self.flow.flow_gray(self._prev_gray, gray, size) if self._prev_gray is not None else None
         self._prev_gray = gray
-        seen = [st for st in self._objects.values() if st.last_seen == self._frame - 1] if flow is not None else []
-        for st, motion in zip(seen, object_motions(flow, [st.prev_visible for st in seen],
-                                                   [st.motion for st in seen]) if seen else []):
-            st.motion = motion
+        if flow is not None:  # objects seen in the previous frame: fitted to the flow, all at once
+            seen = [st for st in self._objects.values() if st.last_seen == self._frame - 1]
+            motions = object_motions(flow, [st.prev_visible for st in seen], [st.motion for st in seen])
+            for st, motion in zip(seen, motions):
+                st.motion = motion
         for st in self._objects.values():
             if st.last_seen < self._frame - 1 and len(st.centers) >= 2:  # unseen: no flow to fit on
                 st.motion = center_velocity(st.centers)
