@@ -1,8 +1,8 @@
 """How faithfully the per-object motions carry a memory entry forward, measured on amodal truth.
 
 The shape memory moves each past entry of an object to the current frame by composing the
-object's motions frame by frame (`amodal.models.alignment`: a similarity fitted to DIS optical flow
-inside the visible mask). This tool takes every occluded object-frame t (occlusion above
+object's motions frame by frame (`amodal.models.alignment`: a similarity fitted to optical flow, dense DIS
+or sparse Lucas-Kanade, inside the visible mask). This tool takes every occluded object-frame t (occlusion above
 `--min-occlusion`) and, for each lag k, moves the object's *true amodal* mask of frame t - k to
 frame t with the composed motions, and reports its mean IoU with the true amodal mask of frame t
 (`motion`), beside two references: the mask left where it was (`none`) and moved by the true shift
@@ -10,7 +10,7 @@ of its centroid (`centroid`, an oracle without rotation or deformation). Motions
 `--width` / `--preset` exactly as the session does (`model.completion.motion_width` /
 `motion_preset`).
 
-    python tools/memory_alignment.py DATA/annotations.json [--videos N] [--width 320] [--preset medium]
+    python tools/memory_alignment.py DATA/annotations.json [--videos N] [--width 320] [--preset lk]
         [--lags 1,4,8] [--json result.json]
 """
 from __future__ import annotations
