@@ -422,9 +422,10 @@ class AmodalSession:
             st.prev_visible, st.prev_amodal = vis[i], amodal[i]
             st.prev_box = mask_box(amodal[i])
             st.last_seen, st.score = self._frame, float(det[i])
-            if area:
-                m = cv2.moments(amodal[i].view(np.uint8), binaryImage=True)
-                st.centers.append((self._frame, m["m10"] / m["m00"], m["m01"] / m["m00"]))
+            if st.prev_box is not None:  # amodal centre, from the moments of the mask's box only
+                x0, y0, x1, y1 = (int(v) for v in st.prev_box)
+                m = cv2.moments(amodal[i, y0:y1 + 1, x0:x1 + 1].view(np.uint8), binaryImage=True)
+                st.centers.append((self._frame, x0 + m["m10"] / m["m00"], y0 + m["m01"] / m["m00"]))
         return keep
 
 

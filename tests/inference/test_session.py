@@ -364,3 +364,13 @@ def test_memory_alignment_follows_the_model_flow_settings(clip):
     cfg.model.completion.motion_preset = "slow"
     with pytest.raises(ConfigError, match="motion_preset"):
         build_model(cfg)
+
+
+def test_an_object_centre_is_the_centroid_of_its_amodal_mask(clip):
+    session = AmodalSession(_model())
+    frames, vis, _ = clip
+    res = session.step(frames[0], {k + 1: vis[k, 0] for k in range(3)})
+    for k, oid in enumerate(res.object_ids):
+        ys, xs = np.nonzero(res.amodal[k])
+        frame, x, y = session._objects[int(oid)].centers[-1]
+        assert frame == 0 and np.isclose(x, xs.mean()) and np.isclose(y, ys.mean())
