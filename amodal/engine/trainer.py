@@ -163,7 +163,8 @@ def train(cfg: Config, out_dir: Optional[str] = None, resume: bool = False, over
         if isinstance(exc, RuntimeError) and "DataLoader worker" not in str(exc):
             raise
         last = run / "last.pt"
-        raise TrainingError(f"a data-loader worker died ({str(exc).strip().splitlines()[0]}); the last good "
+        why = (str(exc).strip().splitlines() or [type(exc).__name__])[0]  # a broken pipe's EOFError has no message
+        raise TrainingError(f"a data-loader worker died ({why}); the last good "
                             f"checkpoint is {last if last.exists() else 'none'}") from None
     finally:
         cleanup(info)

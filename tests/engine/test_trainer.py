@@ -156,3 +156,16 @@ def test_a_visible_only_stage_does_not_depend_on_the_completion_weights_it_carri
     assert any(not torch.equal(a[k], b[k]) for k in a)  # two different completion nets ...
     a, b = (m.visible.state_dict() for m in stage2)
     assert all(torch.equal(a[k], b[k]) for k in a)  # ... one visible net
+
+
+@pytest.mark.parametrize("error, why", [(EOFError(), "EOFError"),
+                                        (ConnectionResetError("Connection reset by peer\nmore"), "Connection reset by peer")])
+def test_a_worker_lost_mid_send_is_a_training_error_even_without_a_message(tmp_path, data, monkeypatch, error, why):
+    import amodal.engine.trainer as trainer
+
+    def broken(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(trainer, "_train", broken)
+    with pytest.raises(TrainingError, match=rf"worker died \({why}\); the last good checkpoint is none"):
+        train(_cfg(data), str(tmp_path / "run"), show_progress=False)
