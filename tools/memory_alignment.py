@@ -21,6 +21,8 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
+from amodal.models.alignment import DEFAULT_PRESET, DEFAULT_WIDTH, MOTION_PRESETS, check_motion_flow
+
 
 def _centroid_shift(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     ys, xs = np.nonzero(src)
@@ -28,7 +30,7 @@ def _centroid_shift(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     return np.array([[1.0, 0.0, xt.mean() - xs.mean()], [0.0, 1.0, yt.mean() - ys.mean()]])
 
 
-def alignment_scores(dataset, width: int = 160, preset: str = "ultrafast", lags: Sequence[int] = (1, 4, 8),
+def alignment_scores(dataset, width: int = DEFAULT_WIDTH, preset: str = DEFAULT_PRESET, lags: Sequence[int] = (1, 4, 8),
                      videos: Optional[int] = None, min_occlusion: float = 0.1) -> Dict[str, Dict[str, float]]:
     """{"lag K": {"pairs", "motion", "none", "centroid"}} over the first `videos` videos of an
     `AmodalDataset` read with amodal masks."""
@@ -70,14 +72,13 @@ def main(argv: List[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("annotations", help="native annotations with amodal masks (and their frames)")
     parser.add_argument("--videos", type=int, default=None, help="only the first N videos")
-    parser.add_argument("--width", type=int, default=160, help="flow on frames reduced to at most this wide")
-    parser.add_argument("--preset", default="ultrafast", help="flow method: DIS ultrafast, ultrafast_fine, fast, medium, or lk")
+    parser.add_argument("--width", type=int, default=DEFAULT_WIDTH, help="flow on frames reduced to at most this wide")
+    parser.add_argument("--preset", default=DEFAULT_PRESET, help=f"flow method: one of {', '.join(MOTION_PRESETS)}")
     parser.add_argument("--lags", default="1,4,8", help="comma-separated frame lags")
     parser.add_argument("--min-occlusion", type=float, default=0.1, help="object-frames more occluded than this")
     parser.add_argument("--json", help="also write the result to this file")
     args = parser.parse_args(argv)
     from amodal.data.format import load_dataset
-    from amodal.models.alignment import check_motion_flow
     from amodal.utils.files import run_json_tool
 
     def compute():

@@ -414,8 +414,8 @@ class AmodalSession:
         keep = seen.copy()
         for i, oid in enumerate(ids):
             st = self._objects[oid]
-            area = int(np.count_nonzero(amodal[i]))
             if not seen[i]:  # prev_amodal: its amodal mask when last seen
+                area = int(np.count_nonzero(amodal[i]))
                 seen_area = np.count_nonzero(st.prev_amodal) if st.prev_amodal is not None else 0
                 keep[i] = area > 0 and area >= self.hidden_keep * seen_area
                 continue

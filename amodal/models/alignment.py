@@ -323,10 +323,12 @@ def track_motions(frames: Sequence[np.ndarray], masks: np.ndarray, max_width: in
     k_count, t_count = masks.shape[:2]
     out = np.tile(IDENTITY, (k_count, max(t_count - 1, 0), 1, 1)).astype(np.float32)
     est = FlowEstimator(max_width, preset)
+    if k_count == 0 or t_count < 2:  # nothing to fit (the settings are still checked)
+        return out
     grays = [est.gray(f) for f in frames]
     size = frames[0].shape[:2]
     for t in range(t_count - 1):
         flow = est.flow_gray(grays[t], grays[t + 1], size)
         prevs = [out[k, t - 1] if t > 0 else None for k in range(k_count)]
-        out[:, t] = object_motions(flow, list(masks[:, t]), prevs) if k_count else out[:, t]
+        out[:, t] = object_motions(flow, list(masks[:, t]), prevs)
     return out
