@@ -64,8 +64,9 @@ def machine_info() -> Dict[str, Any]:
     except Exception:  # pragma: no cover - OpenCV is a dependency
         info["opencv"] = None
     try:
-        import decord
+        from amodal.utils.decord_import import import_decord
 
+        decord = import_decord()
         info["decord"] = getattr(decord, "__version__", "installed")
     except Exception:
         info["decord"] = None

@@ -29,6 +29,7 @@ from amodal.config import AUGMENT_SCALE, AUGMENT_TRANSLATE
 from amodal.errors import FormatError, VideoReadError
 from amodal.models.alignment import DEFAULT_PRESET, DEFAULT_WIDTH, IDENTITY, track_motions
 from amodal.utils.files import atomic_write_bytes
+from amodal.utils.decord_import import import_decord
 
 log = logging.getLogger(__name__)
 MOTION_CACHE_VERSION = "motions-v2"  # v2: fits with a scale step > alignment.MAX_SCALE_STEP rejected
@@ -121,8 +122,7 @@ def read_video_frames(ds, video_id: int, indices: Sequence[int]) -> List[np.ndar
     if vpath is None or not vpath.is_file():
         missing = next(p for p in paths if not p.is_file())
         raise VideoReadError(f"{ds.name}: frame file {missing} not found and video {video_id} has no video file")
-    import decord
-
+    decord = import_decord()
     vr = decord.VideoReader(str(vpath))
     return [f for f in vr.get_batch(list(indices)).asnumpy()]
 

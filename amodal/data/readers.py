@@ -29,6 +29,7 @@ import numpy as np
 
 from amodal.errors import InputError, VideoReadError
 from amodal.types import Frame
+from amodal.utils.decord_import import import_decord
 
 log = logging.getLogger(__name__)
 PathLike = Union[str, Path]
@@ -237,8 +238,7 @@ class VideoFileSource(FrameSource):
     """
 
     def __init__(self, path: PathLike, fps: Optional[float] = None, num_threads: int = 1) -> None:
-        import decord
-
+        decord = import_decord()
         path = Path(path)
         super().__init__(str(path))
         _check_file(path)

@@ -125,7 +125,9 @@ def load_model(path: Optional[PathLike] = None, device: Union[str, torch.device]
         (AmodalModel, Config).
     """
     from amodal.models.build import build_model
+    from amodal.utils.decord_import import check_blas_usable
 
+    check_blas_usable()  # not the checkpoint's fault: raised as it is
     path = Path(path) if path is not None else DEFAULT_CHECKPOINT
     ckpt = load_checkpoint(path)
     try:

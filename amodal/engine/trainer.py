@@ -23,6 +23,7 @@ from amodal.engine.checkpoint import load_checkpoint, load_state_strict, save_ch
 from amodal.engine.distributed import DistInfo, any_flag, barrier, cleanup, init_distributed, sync_buffers
 from amodal.engine.logging import RunLogger
 from amodal.errors import CheckpointError, ConfigError, TrainingError
+from amodal.utils.allocator import reuse_freed_memory
 from amodal.utils.files import atomic_write_json, atomic_write_text, prepare_output_dir
 
 WARMUP_STEPS = 50
@@ -153,6 +154,7 @@ def train(cfg: Config, out_dir: Optional[str] = None, resume: bool = False, over
     from amodal.models.build import build_model
 
     _check_config(cfg)
+    reuse_freed_memory()  # each step's multi-MB tensors: no page faults every step (amodal.utils.allocator)
     info = init_distributed(device)
     run = Path(out_dir or cfg.train.out_dir)
     try:

@@ -46,6 +46,7 @@ from amodal.models.memory import ShapeMemory, read_memories
 from amodal.models.ordering import depth_order, occlusion_rates
 from amodal.models.tracker import DEFAULT_MIN_HITS, Tracker
 from amodal.types import FrameResult
+from amodal.utils.allocator import reuse_freed_memory
 from amodal.utils.checks import check_int
 from amodal.utils.images import check_rgb
 
@@ -159,6 +160,7 @@ class AmodalSession:
                  min_hits: int = DEFAULT_MIN_HITS, threshold: Optional[float] = None,
                  report_first_frames: bool = True, detector: Optional[str] = None,
                  hidden_frames: Optional[int] = None) -> None:
+        reuse_freed_memory()  # a frame's multi-MB tensors: no page faults each frame (amodal.utils.allocator)
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
         self.net = model.completion.fused_for_inference().to(memory_format=torch.channels_last)

@@ -9,6 +9,7 @@ from amodal.config import Config
 from amodal.errors import ConfigError, InputError
 from amodal.models.completion import CompletionNet
 from amodal.models.detector import check_detector
+from amodal.utils.decord_import import check_blas_usable
 
 
 class AmodalModel(nn.Module):
@@ -32,7 +33,9 @@ class AmodalModel(nn.Module):
 
 
 def build_model(cfg: Config) -> AmodalModel:
-    """Build an untrained AmodalModel from a config (ConfigError on values the networks refuse)."""
+    """Build an untrained AmodalModel from a config (ConfigError on values the networks refuse;
+    `LibraryOrderError` where decord imported before torch would crash its matrix products)."""
+    check_blas_usable()
     vcfg = cfg.model.visible
     check_detector(vcfg.detector, vcfg.motion_threshold, vcfg.motion_confident)
     visible = None
