@@ -79,6 +79,9 @@ class RawFrame:
         det_scores: (N,) visible-mask confidences (1 for given masks).
         conf: (N,) completion confidence in [0, 1].
         confirmed: (N,) bool, the object is reported (always True for given masks).
+        kept: (N,) bool, the session would report the object (seen, or hidden with a prediction
+            that keeps `hidden_keep` of its last seen area); None: all are (see `step_raw`'s
+            `all_rows`).
     """
 
     frame_index: int
@@ -89,6 +92,7 @@ class RawFrame:
     conf: np.ndarray
     others: Optional[np.ndarray] = None
     confirmed: Optional[np.ndarray] = None
+    kept: Optional[np.ndarray] = None
 
     def reported(self) -> "RawFrame":
         """The frame restricted to confirmed objects (itself when all are)."""
@@ -101,8 +105,9 @@ class RawFrame:
         (the objects left out still occlude it)."""
         others = others_mask(self.visible) if self.others is None else self.others
         confirmed = None if self.confirmed is None else self.confirmed[keep]
+        kept = None if self.kept is None else self.kept[keep]
         return RawFrame(self.frame_index, [self.ids[i] for i in keep], self.visible[keep], self.logits[keep],
-                        self.det_scores[keep], self.conf[keep], others[keep], confirmed)
+                        self.det_scores[keep], self.conf[keep], others[keep], confirmed, kept)
 
 
 def others_mask(visible: np.ndarray) -> np.ndarray:
@@ -285,12 +290,14 @@ class AmodalSession:
 
     @torch.inference_mode()
     def step_raw(self, image: np.ndarray, visible_masks: Optional[Dict[int, np.ndarray]] = None,
-                 other: Optional[np.ndarray] = None) -> RawFrame:
+                 other: Optional[np.ndarray] = None, all_rows: bool = False) -> RawFrame:
         """Everything `step` does up to (not including) post-processing.
 
         `other`: RGB uint8 (H, W, 3), a neighbouring frame that detection measures motion against
         while the stream has no previous frame (the offline pass gives the second frame with the
-        first); ignored afterwards.
+        first); ignored afterwards. `all_rows`: also return the hidden objects the session would
+        not report (their `kept` is False), for a caller that knows more (the offline pass knows
+        when a lost track comes back).
         """
         size = self._check_image(image)
         self._frame += 1
@@ -325,6 +332,8 @@ class AmodalSession:
         if visible_masks is None:
             ok = set(self.tracker.reported_ids if self.report_first_frames else self.tracker.confirmed_ids)
             confirmed = np.array([k in ok or not s for k, s in zip(ids, seen)], bool)  # hidden ones: confirmed tracks
+        if all_rows:
+            return RawFrame(self._frame, ids, vis, logits_full, det, conf, others, confirmed, keep)
         raw = RawFrame(self._frame, ids, vis, logits_full, det, conf, others, confirmed)
         return raw if keep.all() else raw.subset(np.flatnonzero(keep))
 

@@ -104,8 +104,9 @@ def test_offline_bidirectional(clip):
         assert not (res.visible & ~res.amodal).any()
 
 
-def _scripted_detections(model, clip, flicker_frame=3):
-    """Make the visible net 'detect' objects 1 and 2 of the clip every frame, plus a one-frame flicker."""
+def _scripted_detections(model, clip, flicker_frame=3, missed=()):
+    """Make the visible net 'detect' objects 1 and 2 of the clip every frame (object 2 not in the
+    frames `missed`), plus a one-frame flicker."""
     from amodal.models.instances import Instance
 
     frames, vis, _ = clip
@@ -113,7 +114,7 @@ def _scripted_detections(model, clip, flicker_frame=3):
 
     def fake(image, max_objects=16, previous=None):
         t = index[image.tobytes()]
-        found = [Instance(vis[0, t], 0.9), Instance(vis[1, t], 0.8)]
+        found = [Instance(vis[0, t], 0.9)] + ([] if t in missed else [Instance(vis[1, t], 0.8)])
         if t == flicker_frame:
             blob = np.zeros_like(vis[0, t])
             blob[:6, :6] = True
@@ -149,6 +150,45 @@ def test_offline_reports_confirmed_objects_from_their_first_frame(clip):
     assert results[0].object_ids == results[-1].object_ids
     frames = _scripted_detections(model, clip, flicker_frame=0)  # offline never reports a first-frame flicker
     assert [len(r.object_ids) for r in run_offline(model, frames, min_hits=2)] == [2] * len(frames)
+
+
+def test_offline_fills_the_frames_a_detector_missed_between_two_sightings(clip):
+    model = _model(visible=True)
+    frames = _scripted_detections(model, clip, missed=(5, 6))
+    results = run_offline(model, frames, min_hits=2)
+    assert [len(r.object_ids) for r in results] == [2] * len(frames)
+    tracked = results[0].object_ids
+    for t in (5, 6):
+        assert results[t].object_ids == tracked
+        k = tracked.index(results[4].object_ids[1])
+        # predicted from its memory; seen where no other object is seen
+        assert results[t].amodal[k].any() and results[t].visible[k].any()
+        assert not (results[t].visible[k] & results[t].visible[1 - k]).any()
+        assert not (results[t].visible[k] & ~results[t].amodal[k]).any()
+    gaps = [len(r.object_ids) for r in run_offline(model, frames, min_hits=2, hidden_frames=1)]
+    assert gaps[5] == gaps[6] == 1  # a gap longer than hidden_frames stays a gap
+
+
+def test_track_gaps_are_unseen_runs_between_two_sightings():
+    from amodal.inference.offline import fill_gaps, track_gaps
+    from amodal.inference.session import RawFrame
+
+    def frame(seen):  # ids 1 and 2; a row per id, an empty visible mask where not seen
+        vis = np.zeros((2, 4, 4), bool)
+        for i, k in enumerate((1, 2)):
+            vis[i, :2, :2] = k in seen
+        z = np.zeros(2, np.float32)
+        return RawFrame(0, [1, 2], vis, np.zeros((2, 4, 4), np.float32), z, z)
+
+    frames = [frame({1, 2}), frame({1}), frame({1}), frame({1, 2}), frame(set()), frame({2})]
+    assert track_gaps(frames, 2) == {(1, 2), (2, 2), (4, 1), (4, 2)} - {(4, 1)}  # id 1 never comes back
+    assert track_gaps(frames, 1) == {(4, 2)}
+    vis = np.zeros((2, 3, 3), bool)
+    vis[0, 0] = True
+    logits = np.full((2, 3, 3), 5.0, np.float32)
+    out = fill_gaps(vis, logits, np.array([False, True]), 0.0)
+    assert out[0].tolist() == vis[0].tolist() and out[1].sum() == 6 and not (out[1] & vis[0]).any()
+    assert fill_gaps(vis, logits, np.array([False, False]), 0.0) is vis
 
 
 def test_completion_threshold_sets_the_amodal_decision(clip):
