@@ -30,11 +30,11 @@ import numpy as np
 
 from amodal.errors import ConfigError, InputError
 from amodal.types import Frame, FrameResult
+from amodal.utils.images import MIN_SIDE, check_frame_size
 
 PathLike = Union[str, Path]
 MaskDict = Dict[int, np.ndarray]
 MODES = ("stream", "offline")
-MIN_SIDE = 16  # smallest frame side accepted, and kept when downscaling (motion estimation needs it)
 
 
 def resolve_device(device: Any) -> "Any":
@@ -75,8 +75,7 @@ def as_rgb(image: Any, what: str = "image") -> np.ndarray:
         image = image[:, :, :3]
     elif image.ndim != 3 or image.shape[2] != 3:
         raise InputError(f"{what} must be RGB (H, W, 3) (or grey (H, W), RGBA (H, W, 4)), got shape {image.shape}")
-    if image.shape[0] < MIN_SIDE or image.shape[1] < MIN_SIDE:
-        raise InputError(f"{what} is too small: {image.shape[1]}x{image.shape[0]} (at least {MIN_SIDE} pixels a side)")
+    check_frame_size(image, what)
     return np.ascontiguousarray(image)
 
 

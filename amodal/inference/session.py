@@ -48,7 +48,7 @@ from amodal.models.tracker import DEFAULT_MIN_HITS, Tracker
 from amodal.types import FrameResult
 from amodal.utils.allocator import reuse_freed_memory
 from amodal.utils.checks import check_int
-from amodal.utils.images import check_rgb
+from amodal.utils.images import check_frame_size, check_rgb
 
 CROP_SCALE = 1.5
 CENTER_HISTORY = 4  # sightings whose amodal centres give an unseen object's velocity
@@ -231,6 +231,7 @@ class AmodalSession:
 
     def _check_image(self, image: np.ndarray) -> Tuple[int, int]:
         check_rgb(image, "frame")
+        check_frame_size(image)  # optical flow needs room
         size = image.shape[:2]
         if self._size is not None and size != self._size:
             raise InputError(f"frame size changed mid-stream from {self._size} to {size} (call reset() first)")

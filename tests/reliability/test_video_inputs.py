@@ -335,21 +335,19 @@ def test_api_thin_frames_keep_16_pixels_when_downscaled(shape, predictor):
     assert all(r.visible.shape == r.amodal.shape == (1,) + shape for r in results)
 
 
-@pytest.mark.xfail(strict=True, raises=cv2.error,
-                   reason="amodal/models/alignment.py: DIS flow on frames under 12 px raises cv2.error; the "
-                          "session (used without AmodalPredictor, which refuses < 16 px) should pad or raise InputError")
 def test_session_on_tiny_frames_raises_a_documented_error(checkpoint):
+    """The session used without AmodalPredictor refuses frames under 16 pixels a side, as the predictor
+    does (DIS optical flow raised cv2.error on frames under 12 pixels)."""
     from amodal.engine.checkpoint import load_model
     from amodal.inference.session import AmodalSession
 
     model, _ = load_model(checkpoint, device="cpu")
     session = AmodalSession(model.eval(), device="cpu")
-    try:
-        with torch.inference_mode():
-            for _ in range(2):
-                session.step(np.full((8, 8, 3), 100, np.uint8), {1: np.ones((8, 8), bool)})
-    except InputError:
-        pass
+    with torch.inference_mode():
+        for shape in ((8, 8, 3), (40, 15, 3)):
+            with pytest.raises(InputError, match="too small.*at least 16 pixels a side"):
+                session.step(np.full(shape, 100, np.uint8), {1: np.ones(shape[:2], bool)})
+        session.step(np.full((16, 16, 3), 100, np.uint8), {1: np.ones((16, 16), bool)})
 
 
 @pytest.mark.parametrize("fps", ["-5", "0", "nan", "inf"])
