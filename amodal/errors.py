@@ -41,3 +41,7 @@ class TrainingError(AmodalError):
 
 class OutputWriteError(AmodalError):
     """A result file cannot be written (disk full, permission denied, ...); names the file."""
+
+
+class LibraryOrderError(AmodalError):
+    """decord was imported before torch where that breaks torch (see `amodal.utils.decord_import`)."""

@@ -14,11 +14,9 @@ from __future__ import annotations
 import sys
 from types import ModuleType
 
-from amodal.errors import AmodalError
+from amodal.errors import LibraryOrderError
 
-
-class LibraryOrderError(AmodalError):
-    """decord was imported before torch where that breaks torch (see `amodal.utils.decord_import`)."""
+__all__ = ["LibraryOrderError", "check_blas_usable", "decord_came_first", "import_decord"]
 
 
 def import_decord() -> ModuleType:

@@ -4,6 +4,7 @@ import gc
 
 import numpy as np
 import pytest
+import torch
 
 from amodal.config import load_config
 from amodal.inference.session import AmodalSession
@@ -26,6 +27,7 @@ def _masks(t: int, h: int, w: int):
 def test_ten_thousand_frames_bounded_state():
     cfg = load_config(None, ["model.visible.enabled=false", "model.completion.crop_size=32",
                              "model.completion.width=8"])
+    torch.manual_seed(0)  # the random head's predictions decide which hidden objects are reported
     session = AmodalSession(build_model(cfg).eval(), max_lost=30)
     rng = np.random.default_rng(0)
     h, w = 48, 64
@@ -34,7 +36,9 @@ def test_ten_thousand_frames_bounded_state():
     for t in range(10_000):
         given = _masks(t, h, w)
         r = session.step(frame, visible_masks=given)
-        assert sorted(r.object_ids) == sorted(given)  # identities are the caller's
+        assert set(given) <= set(r.object_ids)  # identities are the caller's; the others are wholly hidden ones
+        for i, k in enumerate(r.object_ids):
+            assert k in given or (not r.visible[i].any() and r.amodal[i].any())
         assert all((a >= v).all() for a, v in zip(r.amodal, r.visible))
         assert session.num_memories <= 2 * session.max_objects
         if t % 1000 == 999:
