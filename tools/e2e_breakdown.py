@@ -4,8 +4,9 @@
 objects' full mIoU. This splits that number per object-frame (every frame where a matched object
 is visible), by how good the track's visible mask is in that frame:
 
-- `no mask`: the track has no mask in that frame, split into frames `before` its first mask,
-  `gap`s inside it and frames `after` its last;
+- `no mask`: the track has no visible mask in that frame, split into frames `before` its first
+  mask, `gap`s inside it and frames `after` its last (an amodal mask it reports there, a wholly
+  hidden prediction, still counts for full IoU);
 - visible IoU `< 0.5`, `0.5-0.8`, `0.8-0.9`, `>= 0.9`.
 
 Per group: its share of the object-frames, the mean full (amodal) IoU there, and the points of
@@ -62,11 +63,11 @@ def object_frames(gt_vis: Sequence[Any], gt_amodal: Sequence[Any], pred_vis: Seq
         g = present_rle(gt_vis, t)
         if g is None:
             continue
-        if p is None:
-            out.append((None, 0.0, "before" if t < first else "after" if t > last else "gap"))
-            continue
         ga, pa = present_rle(gt_amodal, t), present_rle(pred_amodal, t)
         full = _iou(pa, ga) if pa is not None and ga is not None else 0.0
+        if p is None:
+            out.append((None, full, "before" if t < first else "after" if t > last else "gap"))
+            continue
         out.append((_iou(p, g), full, ""))
     return out
 
@@ -82,6 +83,7 @@ def summarize(records: Sequence[Tuple[Optional[float], float, str]]) -> Dict[str
         groups[name] = {"object_frames": len(full), "share": len(full) / n if n else 0.0, "full_iou": mean,
                         "cost": 100.0 * (len(full) - sum(full)) / n if n else 0.0}
     where = {k: sum(1 for r in records if r[2] == k) for k in ("before", "gap", "after")}
+    where["hidden"] = sum(1 for r in records if r[0] is None and r[1] > 0)  # an amodal mask on the truth
     mean_full = sum(r[1] for r in records) / n if n else None
     return {"object_frames": n, "full_miou": mean_full, "groups": groups, "no_mask": where}
 
@@ -118,7 +120,8 @@ def _table(result: Dict[str, Any]) -> str:
         full = "-" if g["full_iou"] is None else f"{100 * g['full_iou']:.1f}"
         lines.append(f"{name:<20} {100 * g['share']:5.1f} %  {full:>8}   {g['cost']:6.1f}")
     w = result["no_mask"]
-    lines.append(f"no mask: {w['before']} before the track's first mask, {w['gap']} in gaps, {w['after']} after its last")
+    lines.append(f"no mask: {w['before']} before the track's first mask, {w['gap']} in gaps, {w['after']} after its last; "
+                 f"{w['hidden']} of them predicted wholly hidden (an amodal mask overlapping the truth)")
     return "\n".join(lines)
 
 
