@@ -15,7 +15,7 @@ from typing import Any, Dict, Optional, Tuple, Union
 import torch
 
 from amodal.config import Config, config_from_dict, config_to_dict
-from amodal.errors import AmodalError, CheckpointError
+from amodal.errors import AmodalError, CheckpointError, LibraryOrderError
 from amodal.utils.files import atomic_write_bytes
 
 FORMAT_VERSION = 1
@@ -125,14 +125,14 @@ def load_model(path: Optional[PathLike] = None, device: Union[str, torch.device]
         (AmodalModel, Config).
     """
     from amodal.models.build import build_model
-    from amodal.utils.decord_import import check_blas_usable
 
-    check_blas_usable()  # not the checkpoint's fault: raised as it is
     path = Path(path) if path is not None else DEFAULT_CHECKPOINT
     ckpt = load_checkpoint(path)
     try:
         cfg = config_from_dict(ckpt["config"])
         model = build_model(cfg)
+    except LibraryOrderError:  # not the checkpoint's fault: raised as it is
+        raise
     except AmodalError as exc:
         raise CheckpointError(f"{path}: its config is not valid for this amodal: {exc}") from None
     load_state_strict(model, ckpt["model"], str(path))

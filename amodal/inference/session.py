@@ -333,10 +333,8 @@ class AmodalSession:
         if visible_masks is None:
             ok = set(self.tracker.reported_ids if self.report_first_frames else self.tracker.confirmed_ids)
             confirmed = np.array([k in ok or not s for k, s in zip(ids, seen)], bool)  # hidden ones: confirmed tracks
-        if all_rows:
-            return RawFrame(self._frame, ids, vis, logits_full, det, conf, others, confirmed, keep)
-        raw = RawFrame(self._frame, ids, vis, logits_full, det, conf, others, confirmed)
-        return raw if keep.all() else raw.subset(np.flatnonzero(keep))
+        raw = RawFrame(self._frame, ids, vis, logits_full, det, conf, others, confirmed, keep if all_rows else None)
+        return raw if all_rows or keep.all() else raw.subset(np.flatnonzero(keep))
 
     def _add_hidden(self, ids: List[int], vis: np.ndarray, det: np.ndarray, seen: np.ndarray, tracked: bool
                     ) -> Tuple[List[int], np.ndarray, np.ndarray, np.ndarray]:

@@ -5,7 +5,8 @@ that large with a fresh `mmap` once its adaptive threshold has moved, and gives 
 back to the OS whenever more than 128 kB is free there; every frame then touches new pages, and
 each first touch is a page fault that the kernel zero-fills. On this project's 2-core virtual
 machine that made the visible-mask network 1.6-2.5x slower than its arithmetic (a residual block
-at 160x120: 4.9 ms in the pipeline against 1.2 ms with the memory kept; docs/BENCHMARKS.md).
+at 160x120, timed on 2026-12-01: 4.9 ms in a chain of layers against 1.2 ms with the memory kept;
+~3,500 page faults a call against none, as tests/utils/test_allocator.py counts).
 
 `reuse_freed_memory` fixes the two thresholds (`mallopt`): blocks up to `MMAP_THRESHOLD` come from
 the heap, and up to `TRIM_THRESHOLD` of free memory stays mapped for the next frame. The cost is

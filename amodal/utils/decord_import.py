@@ -38,9 +38,9 @@ def _nvblas_loaded() -> bool:
 
 def decord_came_first() -> bool:
     """True when decord was imported before torch (or torch not yet) and libnvblas is loaded."""
-    modules = list(sys.modules)  # in first-import order
     if "decord" not in sys.modules:
         return False
+    modules = list(sys.modules)  # in first-import order
     if "torch" in sys.modules and modules.index("torch") < modules.index("decord"):
         return False
     return _nvblas_loaded()
