@@ -43,7 +43,7 @@ class VisibleConfig:
     hole_area: int = 64  # holes up to this many input pixels inside an instance are filled
     motion: bool = False  # the network also sees the previous frame (motion separates objects from clutter)
     flow: bool = False  # ... and the optical flow between the two frames (needs motion)
-    flow_preset: str = "ultrafast"  # DIS preset of that flow: "ultrafast" or "medium" (amodal.models.motion_flow)
+    flow_preset: str = "ultrafast"  # DIS preset of that flow: "ultrafast", "medium" or "medium_fast" (amodal.models.motion_flow)
     flow_camera: str = "median"  # camera motion taken out of it: "median" shift or "homography"
     refine_radius: int = 0  # decoding: guided-filter radius (input pixels) snapping outlines to image edges; 0: off
     refine_eps: float = 1e-4  # decoding: the guided filter's regularisation (image edges weaker than ~sqrt of it are ignored)
@@ -71,13 +71,14 @@ class CompletionConfig:
 
 # Model config keys that only change how outputs are decoded at inference (or, keep_aspect, how a
 # frame that is not 4:3 is sized for the network; motion_width / motion_preset, how the memory is
-# aligned), not the weights or their shapes: they may be chosen after training
-# (tools/set_decoding.py) and may differ between checkpoints of one architecture
-# (tools/take_network.py). Training reads the motion keys too (its memory is aligned the same way).
+# aligned; flow_preset, how finely the flow input is computed), not the weights or their shapes:
+# they may be chosen after training (tools/set_decoding.py) and may differ between checkpoints of
+# one architecture (tools/take_network.py). Training reads the motion keys and flow_preset too (its
+# memory is aligned and its flow input computed the same way); measure before changing them after.
 DECODING_KEYS: Dict[str, Tuple[str, ...]] = {
     "visible": ("fg_threshold", "center_threshold", "nms_kernel", "vote_radius", "vote_radius_rel",
                 "score_threshold", "min_area", "hole_area", "refine_radius", "refine_eps", "keep_aspect",
-                "boundary_threshold", "detector", "motion_threshold", "motion_confident"),
+                "boundary_threshold", "detector", "motion_threshold", "motion_confident", "flow_preset"),
     "completion": ("threshold", "hidden_frames", "hidden_keep", "motion_width", "motion_preset"),
 }
 

@@ -32,14 +32,22 @@ def test_the_shipped_stage_2_trains_a_motion_network_on_clips_of_frames():
     assert cfg.model.visible.motion and cfg.data.clip_length >= 2
 
 
+# The recipe's ship step (docs/TRAINING.md): tools/set_decoding.py on stage 3's model.pt with these.
+SHIP_OVERRIDES = ["model.visible.flow_preset=medium_fast"]
+
+
 def test_the_shipped_checkpoint_is_what_the_last_stage_of_the_recipe_describes():
     import dataclasses
 
+    from amodal.config import apply_overrides, config_to_dict
     from amodal.engine.checkpoint import load_checkpoint
 
-    recipe = load_config(str(next(p for p in CONFIGS if p.name == "visible_hqflow.yaml")))
+    stage3 = load_config(str(next(p for p in CONFIGS if p.name == "visible_hqflow.yaml")))
     stage2 = load_config(str(next(p for p in CONFIGS if p.name == "visible.yaml")))
-    assert recipe.train.init == stage2.train.out_dir + "/model.pt"  # stage 3 fine-tunes stage 2
+    assert stage3.train.init == stage2.train.out_dir + "/model.pt"  # stage 3 fine-tunes stage 2
+    recipe = config_from_dict(apply_overrides(config_to_dict(stage3), SHIP_OVERRIDES))
+    assert "set_decoding.py runs/default_hqflow/model.pt amodal/weights/default.pt " + " ".join(SHIP_OVERRIDES) in \
+        (Path(__file__).resolve().parents[1] / "docs" / "TRAINING.md").read_text()
     # resolved as loading does: keys added since the checkpoint was written take their defaults
     shipped = config_from_dict(load_checkpoint(Path(amodal.__file__).parent / "weights" / "default.pt")["config"])
     assert dataclasses.asdict(shipped.model.visible) == dataclasses.asdict(recipe.model.visible)

@@ -29,13 +29,17 @@ import numpy as np
 from amodal.utils.images import check_rgb
 
 IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], dtype=np.float32)
-# name -> (OpenCV DIS preset, finest scale: the flow is computed down to 1 / 2**scale of the frame's width).
+# name -> (OpenCV DIS preset, finest scale: the flow is computed down to 1 / 2**scale of the frame's width,
+# (gradient-descent, variational-refinement) iterations, or None for the preset's own).
 # "ultrafast_fine" is ultrafast's parameters down to half the width, as "medium" works: as faithful
 # as medium for the objects' motions at a third of its cost (docs/RESULTS.md, "Memory alignment").
-DIS_PRESETS = {"ultrafast": (cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST, 2),
-               "ultrafast_fine": (cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST, 1),
-               "fast": (cv2.DISOPTICAL_FLOW_PRESET_FAST, 2),
-               "medium": (cv2.DISOPTICAL_FLOW_PRESET_MEDIUM, 1)}
+# "medium_fast" is medium with 12 and 2 iterations instead of 25 and 5: half of medium's cost, and the
+# visible-mask network trained on medium's flow scores the same with it (docs/RESULTS.md, "Cheaper flow input").
+DIS_PRESETS = {"ultrafast": (cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST, 2, None),
+               "ultrafast_fine": (cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST, 1, None),
+               "fast": (cv2.DISOPTICAL_FLOW_PRESET_FAST, 2, None),
+               "medium": (cv2.DISOPTICAL_FLOW_PRESET_MEDIUM, 1, None),
+               "medium_fast": (cv2.DISOPTICAL_FLOW_PRESET_MEDIUM, 1, (12, 2))}
 
 
 # Sparse pyramidal Lucas-Kanade: window side, pyramid levels above the working resolution, points
@@ -53,9 +57,12 @@ MAX_SCALE_STEP = 0.1
 
 def dis_flow(preset: str) -> "cv2.DISOpticalFlow":
     """A DIS optical-flow object for a name of DIS_PRESETS."""
-    base, finest = DIS_PRESETS[preset]
+    base, finest, iterations = DIS_PRESETS[preset]
     dis = cv2.DISOpticalFlow_create(base)
     dis.setFinestScale(finest)
+    if iterations is not None:
+        dis.setGradientDescentIterations(iterations[0])
+        dis.setVariationalRefinementIterations(iterations[1])
     return dis
 
 

@@ -12,7 +12,10 @@ median over the frame (with a moving camera the background's flow is mostly one 
 "homography" subtracts the flow of a homography fitted to it with RANSAC (pan, zoom and rotation,
 as the motion detector does: `amodal.models.motion_segments`). What is left is motion relative to
 the scene. `model.visible.flow_preset` is DIS's preset: "ultrafast" (about 0.5 ms per 320x240
-pair) or "medium" (about 5 ms, much less smeared across object edges). Values are in units of
+pair), "medium" (about 5 ms, much less smeared across object edges) or "medium_fast" (medium
+with fewer iterations: about half its cost, and a network trained on medium's flow scores the same
+with it). The homography is fitted on FLOW_GRID_CELLS flow samples per row (half as dense as the
+motion detector's: a quarter of the fitting time, the same network scores). Values are in units of
 `FLOW_UNIT` input pixels, clamped to +-`FLOW_CLAMP`. Without a previous frame (a stream's first
 frame) the channels are zero: no motion known.
 """
@@ -30,7 +33,8 @@ from amodal.models.motion_segments import camera_residual
 
 FLOW_UNIT = 2.0  # input pixels per unit of the flow channels
 FLOW_CLAMP = 10.0  # units: relative motions beyond 20 input pixels per frame are cut
-FLOW_PRESETS = ("ultrafast", "medium")  # names of amodal.models.alignment.DIS_PRESETS
+FLOW_PRESETS = ("ultrafast", "medium", "medium_fast")  # names of amodal.models.alignment.DIS_PRESETS
+FLOW_GRID_CELLS = 40  # flow samples per row for the camera homography (docs/RESULTS.md "Cheaper flow input")
 FLOW_CAMERAS = ("median", "homography")
 
 
@@ -73,7 +77,7 @@ def relative_flow(images: Tensor, previous: Optional[Tensor], preset: str = "ult
             continue  # the same frame twice: no motion, exactly zero
         uv = dis.calc(_gray_u8(images[i]), _gray_u8(previous[i]), None)  # (H, W, 2), current -> previous
         if camera == "homography":
-            uv = camera_residual(uv)
+            uv = camera_residual(uv, FLOW_GRID_CELLS)
         else:
             uv -= np.median(uv.reshape(-1, 2), axis=0)
         np.clip(uv * (1.0 / FLOW_UNIT), -FLOW_CLAMP, FLOW_CLAMP, out=uv)

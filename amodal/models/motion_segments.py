@@ -45,13 +45,14 @@ def dense_flow(dis, image: np.ndarray, other: np.ndarray) -> np.ndarray:
     return dis.calc(image, other, None)[:h, :w]
 
 
-def camera_homography(flow: np.ndarray) -> Optional[np.ndarray]:
+def camera_homography(flow: np.ndarray, cells: int = GRID_CELLS) -> Optional[np.ndarray]:
     """Homography (3, 3) that best explains a flow field (h, w, 2) (RANSAC), or None if none fits.
 
-    The inlier tolerance is half a pixel at 160 pixels wide, scaled with the width.
+    The flow is sampled on a grid of about `cells` points per row. The inlier tolerance is half a
+    pixel at 160 pixels wide, scaled with the width.
     """
     h, w = flow.shape[:2]
-    step = max(1, w // GRID_CELLS)
+    step = max(1, w // cells)
     ys, xs = np.mgrid[0:h:step, 0:w:step]
     src = np.stack([xs.ravel(), ys.ravel()], 1).astype(np.float32)
     dst = src + flow[ys.ravel(), xs.ravel()]
@@ -61,11 +62,11 @@ def camera_homography(flow: np.ndarray) -> Optional[np.ndarray]:
     return hom
 
 
-def camera_residual(flow: np.ndarray) -> np.ndarray:
-    """The flow (h, w, 2) float32 that the camera homography leaves unexplained, (h, w, 2) float32
-    (the flow minus its median where no homography fits)."""
+def camera_residual(flow: np.ndarray, cells: int = GRID_CELLS) -> np.ndarray:
+    """The flow (h, w, 2) float32 that the camera homography (fitted on about `cells` samples per
+    row) leaves unexplained, (h, w, 2) float32 (the flow minus its median where no homography fits)."""
     h, w = flow.shape[:2]
-    hom = camera_homography(flow)
+    hom = camera_homography(flow, cells)
     if hom is None:
         return (flow - np.median(flow.reshape(-1, 2), axis=0)).astype(np.float32)
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)

@@ -88,6 +88,14 @@ def test_presets_are_opencv_presets_down_to_their_finest_scale():
     assert dis_flow("ultrafast_fine").getPatchStride() == dis_flow("ultrafast").getPatchStride()
 
 
+def test_medium_fast_is_medium_with_fewer_iterations():
+    fast, medium = dis_flow("medium_fast"), dis_flow("medium")
+    same = ("FinestScale", "PatchSize", "PatchStride", "UseMeanNormalization", "UseSpatialPropagation")
+    assert [getattr(fast, "get" + k)() for k in same] == [getattr(medium, "get" + k)() for k in same]
+    assert (fast.getGradientDescentIterations(), fast.getVariationalRefinementIterations()) == (12, 2)
+    assert (medium.getGradientDescentIterations(), medium.getVariationalRefinementIterations()) == (25, 5)
+
+
 @pytest.mark.parametrize("width, preset, match", [(16, "medium", "motion_width"), (160.0, "medium", "motion_width"),
                                                   (True, "medium", "motion_width"), (160, "slow", "motion_preset")])
 def test_bad_flow_settings_are_config_errors(width, preset, match):

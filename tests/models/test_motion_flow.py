@@ -70,15 +70,29 @@ def test_values_are_clamped_and_the_batch_is_per_pair():
     assert torch.count_nonzero(out[1]) == 0 and torch.count_nonzero(out[0]) > 0
 
 
-def test_a_camera_zoom_is_subtracted_by_the_homography_not_by_the_median():
+@pytest.mark.parametrize("preset", ["medium", "medium_fast"])
+def test_a_camera_zoom_is_subtracted_by_the_homography_not_by_the_median(preset):
     rng = np.random.default_rng(4)
     big = _texture(rng, H, W)
     zoom = cv2.getRotationMatrix2D((W / 2, H / 2), 0.0, 1.06)  # the camera zooms in 6 %
     prev, cur = big, cv2.warpAffine(big, zoom, (W, H), borderMode=cv2.BORDER_REFLECT)
     inner = (slice(None), slice(16, -16), slice(16, -16))
-    median = relative_flow(_to_tensor(cur), _to_tensor(prev), "medium", "median")[0].numpy()
-    homography = relative_flow(_to_tensor(cur), _to_tensor(prev), "medium", "homography")[0].numpy()
+    median = relative_flow(_to_tensor(cur), _to_tensor(prev), preset, "median")[0].numpy()
+    homography = relative_flow(_to_tensor(cur), _to_tensor(prev), preset, "homography")[0].numpy()
     assert np.abs(homography[inner]).mean() < 0.1 < 0.5 < np.abs(median[inner]).mean()
+
+
+def test_medium_fast_flow_follows_a_moving_object_like_medium():
+    rng = np.random.default_rng(1)
+    prev, _ = _square_scene(rng, 0)
+    cur = prev.copy()
+    cur[32:64, 44:76] = prev[32:64, 40:72]  # the square moved 4 px right; the background stayed
+    _, mask = _square_scene(np.random.default_rng(1), 4)
+    flows = {p: relative_flow(_to_tensor(cur), _to_tensor(prev), p, "homography")[0].numpy()
+             for p in ("medium", "medium_fast")}
+    for flow in flows.values():
+        assert abs(np.median(flow[0][mask]) + 4 / FLOW_UNIT) < 0.5 and abs(np.median(flow[1][mask])) < 0.5
+    assert np.abs(flows["medium"] - flows["medium_fast"])[:, mask].mean() < 0.1  # ultrafast: 0.4
 
 
 def test_flow_settings_are_checked():

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from amodal.errors import InputError
-from amodal.models.motion_segments import MotionSegmenter, residual_motion
+from amodal.models.motion_segments import MotionSegmenter, camera_residual, residual_motion
 from amodal_fixtures import panning_scene
 
 
@@ -33,6 +33,18 @@ def test_residual_of_a_pure_homography_flow_is_zero():
     flow[10:20, 10:20] += 3.0
     res = residual_motion(flow)
     assert res[12:18, 12:18].min() > 2.5 and np.median(res) < 0.05
+
+
+@pytest.mark.parametrize("cells", [80, 40])
+def test_a_sparser_grid_fits_the_same_camera_homography(cells):
+    h, w = 240, 320
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    flow = np.stack([0.03 * xx - 0.01 * yy + 2.0, 0.01 * xx + 0.03 * yy - 1.0], -1).astype(np.float32)
+    flow[60:140, 100:200] += (6.0, -4.0)  # an object moving on its own: 10 % of the frame, outliers
+    res = np.linalg.norm(camera_residual(flow, cells), axis=-1)
+    inside = np.zeros((h, w), bool)
+    inside[60:140, 100:200] = True
+    assert res[~inside].max() < 0.05 and np.abs(res[inside] - np.hypot(6.0, 4.0)).max() < 0.05
 
 
 def test_wide_frames_are_reduced_and_regions_come_back_at_full_size():
