@@ -124,6 +124,7 @@ class TrainConfig:
     init_parts: List[str] = field(default_factory=lambda: ["visible", "completion"])  # networks taken from `init`
     visible_frames: int = 2  # frames per clip the visible-net terms are computed on
     occluder_runs: bool = False  # synthetic occluders held over runs of frames (else per frame; losses.occluders)
+    occluder_front: float = 0.8  # probability that a synthetic occluder is in front (else behind: teaches not to over-extend)
     offset_balance: bool = False  # visible net: center-offset error averaged per object, not per pixel
 
 

@@ -62,6 +62,8 @@ def _check_config(cfg: Config) -> None:
     for key in ("steps", "batch_size", "log_every", "val_every", "ckpt_every"):
         if getattr(t, key) < (0 if key == "val_every" else 1):
             raise ConfigError(f"train.{key} must be >= 1, got {getattr(t, key)}")
+    if not 0.0 <= t.occluder_front <= 1.0:
+        raise ConfigError(f"train.occluder_front must be a probability in [0, 1], got {t.occluder_front}")
     if not cfg.data.train:
         raise ConfigError("data.train is empty: give the training annotations JSON")
     for key in ("train", "val"):

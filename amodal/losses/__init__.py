@@ -81,7 +81,7 @@ def compute_losses(model: "AmodalModel", batch: "ClipBatch", cfg: "Config", rng:
     if objs.num_objects and completion_weighted:
         erasers = None
         if weights["occluder_synthesis"]:
-            erasers = erasers_for(objs, rng, OCCLUDER_PROBABILITY, cfg.train.occluder_runs)
+            erasers = erasers_for(objs, rng, OCCLUDER_PROBABILITY, cfg.train.occluder_runs, cfg.train.occluder_front)
         ref = reference if weights.get("anchor", 0.0) else None
         pred = run_clip(model.completion, model.completion.cfg, objs, erasers, reference=ref)
         terms.update(clip_losses(pred, objs, erasers, weights, supervised))

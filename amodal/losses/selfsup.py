@@ -321,12 +321,13 @@ def objects_from_batch(frames: Optional[torch.Tensor], visible_ids: torch.Tensor
     return ClipObjects(visible_ids, b_idx, k_idx + 1, motions[b_idx, k_idx].float(), frames, am)
 
 
-def erasers_for(objs: ClipObjects, rng: np.random.Generator, p_apply: float = 0.5, persistent: bool = False) -> Erasers:
+def erasers_for(objs: ClipObjects, rng: np.random.Generator, p_apply: float = 0.5, persistent: bool = False,
+                p_front: float = 0.8) -> Erasers:
     """Draw synthetic occluders for the objects of a batch (see `amodal.losses.occluders`)."""
     from amodal.losses.occluders import sample_erasers
 
     return sample_erasers(objs.visible_all().cpu().numpy(), objs.groups.cpu().numpy(), rng, p_apply=p_apply,
-                          persistent=persistent)
+                          persistent=persistent, p_front=p_front)
 
 
 __all__ = ["ClipObjects", "ClipPrediction", "run_clip", "clip_losses", "objects_from_batch", "erasers_for"]

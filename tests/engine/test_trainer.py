@@ -130,7 +130,8 @@ def test_a_motion_visible_net_trains_on_pairs_of_frames(tmp_path, data):
         train(_cfg(data, **sets, **{"data.clip_length": 1}), str(tmp_path / "b"), show_progress=False)
 
 
-@pytest.mark.parametrize("key, value", [("model.completion.threshold", 1.0), ("model.completion.crop_size", 20)])
+@pytest.mark.parametrize("key, value", [("model.completion.threshold", 1.0), ("model.completion.crop_size", 20),
+                                        ("train.occluder_front", 1.5), ("train.occluder_front", -0.1)])
 def test_values_the_networks_refuse_are_config_errors(tmp_path, data, key, value):
     with pytest.raises(ConfigError, match=key):
         train(_cfg(data, **{key: value}), str(tmp_path / "run"), show_progress=False)

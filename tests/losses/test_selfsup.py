@@ -148,3 +148,25 @@ def test_memory_stores_erased_visible_only_under_persistent_occluders(monkeypatc
         else:  # the real visible mask
             assert torch.equal(vis_written[0], true_vis[0, t])
         assert torch.equal(vis_written[1], true_vis[1, t])  # object 2 has no eraser
+
+
+@pytest.mark.parametrize("front", [0.0, 1.0])
+def test_occluder_front_sets_how_often_synthetic_occluders_are_in_front(monkeypatch, front):
+    """train.occluder_front reaches the eraser draw: 0 puts every occluder behind, 1 every one in front."""
+    from amodal.data.clips import ClipBatch
+    from amodal.losses import selfsup
+
+    drawn = []
+    real = selfsup.erasers_for
+    monkeypatch.setattr(selfsup, "erasers_for", lambda *a, **k: drawn.append(real(*a, **k)) or drawn[-1])
+    cfg = _cfg()
+    cfg.train.occluder_front = front
+    objs = _objects()
+    batch = ClipBatch(torch.zeros(1, 4, 3, 40, 48, dtype=torch.uint8), objs.ids, torch.ones(1, 2, dtype=torch.bool),
+                      torch.eye(2, 3).expand(1, 2, 3, 2, 3).clone())
+    for seed in range(4):
+        compute_losses(build_model(cfg), batch, cfg, np.random.default_rng(seed))
+    applied = np.concatenate([e.applied.ravel() for e in drawn])
+    in_front = np.concatenate([e.front.ravel() for e in drawn])
+    assert applied.sum() > 0
+    assert in_front[applied].all() if front == 1.0 else not in_front.any()

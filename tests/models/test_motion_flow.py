@@ -39,12 +39,17 @@ def test_no_previous_frame_or_the_same_frame_twice_gives_zero_flow():
         assert torch.count_nonzero(out) == 0
 
 
-def test_a_moving_object_stands_out_against_a_still_background():
-    rng = np.random.default_rng(1)
-    prev, _ = _square_scene(rng, 0)
+def _moving_square():
+    """(previous frame, current frame, the square's interior mask now): the square moved 4 px right."""
+    prev, _ = _square_scene(np.random.default_rng(1), 0)
     cur = prev.copy()
-    cur[32:64, 44:76] = prev[32:64, 40:72]  # the square moved 4 px right; the background stayed
+    cur[32:64, 44:76] = prev[32:64, 40:72]  # the background stayed
     _, mask = _square_scene(np.random.default_rng(1), 4)
+    return prev, cur, mask
+
+
+def test_a_moving_object_stands_out_against_a_still_background():
+    prev, cur, mask = _moving_square()
     flow = relative_flow(_to_tensor(cur), _to_tensor(prev))[0].numpy()
     dx, dy = np.median(flow[0][mask]), np.median(flow[1][mask])
     # current -> previous: 4 px left (the ultrafast preset underestimates a small smooth patch's motion)
@@ -83,11 +88,7 @@ def test_a_camera_zoom_is_subtracted_by_the_homography_not_by_the_median(preset)
 
 
 def test_medium_fast_flow_follows_a_moving_object_like_medium():
-    rng = np.random.default_rng(1)
-    prev, _ = _square_scene(rng, 0)
-    cur = prev.copy()
-    cur[32:64, 44:76] = prev[32:64, 40:72]  # the square moved 4 px right; the background stayed
-    _, mask = _square_scene(np.random.default_rng(1), 4)
+    prev, cur, mask = _moving_square()
     flows = {p: relative_flow(_to_tensor(cur), _to_tensor(prev), p, "homography")[0].numpy()
              for p in ("medium", "medium_fast")}
     for flow in flows.values():
