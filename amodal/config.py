@@ -66,7 +66,7 @@ class CompletionConfig:
     hidden_frames: int = 10  # frames an object no longer seen is still predicted from its memory (0: never)
     hidden_keep: float = 0.5  # ... while that prediction behind other objects keeps this share of its last seen area
     motion_width: int = 160  # objects' motions (memory alignment): flow on frames reduced to at most this wide
-    motion_preset: str = "ultrafast"  # ... by this method: DIS ultrafast, ultrafast_fine, fast, medium or sparse lk (alignment.MOTION_PRESETS)
+    motion_preset: str = "ultrafast"  # ... by this method: DIS ultrafast, ultrafast_fine, fast, medium, medium_fast or sparse lk (alignment.MOTION_PRESETS)
 
 
 # Model config keys that only change how outputs are decoded at inference (or, keep_aspect, how a
