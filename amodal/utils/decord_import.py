@@ -8,22 +8,65 @@ segmentation fault. Imported after torch, decord is harmless.
 
 `import_decord` imports torch first; `check_blas_usable` turns the bad order, when a user's
 script imported decord itself before torch, into a clear error instead of a crash.
+
+A CPU build of decord (its library names no CUDA library) needs none of those libraries, yet loading
+them all took ~1.2 s and ~430 MB of resident memory here: `import_decord` hides the `nvidia`
+packages from decord's search while it imports such a build (a build that names CUDA libraries is
+imported as it is).
 """
 from __future__ import annotations
 
+import contextlib
+import importlib.util
 import sys
+from pathlib import Path
 from types import ModuleType
+from typing import Iterator
 
 from amodal.errors import LibraryOrderError
 
 __all__ = ["LibraryOrderError", "check_blas_usable", "decord_came_first", "import_decord"]
 
+_CUDA_LIBRARY_NAMES = (b"libcuda", b"libnvcuvid", b"libcudart", b"libnvrtc")
+
+
+def _cpu_build() -> bool:
+    """True when decord's native library is found and names no CUDA library (a CPU build)."""
+    try:
+        spec = importlib.util.find_spec("decord")
+        folders = list(spec.submodule_search_locations or []) if spec is not None else []
+        libraries = [lib for folder in folders for lib in Path(folder).glob("libdecord*.so*")]
+        return bool(libraries) and not any(name in lib.read_bytes() for lib in libraries
+                                           for name in _CUDA_LIBRARY_NAMES)
+    except (OSError, ImportError, ValueError):
+        return False
+
+
+@contextlib.contextmanager
+def _nvidia_packages_hidden() -> Iterator[None]:
+    """While decord imports: `importlib.util.find_spec("nvidia")`, its search for the CUDA pip
+    packages, finds nothing, so it preloads none of them."""
+    real = importlib.util.find_spec
+
+    def find_spec(name, package=None):  # type: ignore[no-untyped-def]
+        return None if name == "nvidia" else real(name, package)
+
+    importlib.util.find_spec = find_spec
+    try:
+        yield
+    finally:
+        importlib.util.find_spec = real
+
 
 def import_decord() -> ModuleType:
-    """The decord module, imported after torch (a no-op import when both are loaded)."""
-    import torch  # noqa: F401  # torch's BLAS must be bound before decord loads libnvblas
+    """The decord module, imported after torch (a no-op import when both are loaded), without the
+    CUDA libraries a CPU build does not use."""
+    import torch  # noqa: F401  # torch's BLAS must be bound before decord could load libnvblas
 
-    import decord
+    if "decord" in sys.modules:
+        return sys.modules["decord"]
+    with _nvidia_packages_hidden() if sys.platform.startswith("linux") and _cpu_build() else contextlib.nullcontext():
+        import decord
 
     return decord
 

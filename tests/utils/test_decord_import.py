@@ -59,3 +59,46 @@ def test_order_is_read_from_sys_modules(monkeypatch):
     assert not decord_import.decord_came_first()  # harmless without libnvblas
     monkeypatch.setattr(sys, "modules", modules)
     assert not decord_import.decord_came_first()
+
+
+@pytest.mark.skipif(not (_NVIDIA_LIBS and decord_import._cpu_build()), reason="needs decord's CPU build beside nvidia-*")
+def test_a_cpu_build_is_imported_without_the_cuda_libraries(tmp_path):
+    """decord's CPU build preloaded every nvidia-* library (~430 MB resident here); through amodal it loads none of
+    them and still decodes."""
+    rng = np.random.default_rng(0)
+    write_mp4(rng.integers(0, 255, (3, 48, 64, 3), dtype=np.uint8), tmp_path, 0, 10)
+    video = next((tmp_path / "videos").glob("*.mp4"))
+    out = _run(
+        "import importlib.util, torch\n"
+        "def nvidia(): return sorted({l.split()[-1] for l in open('/proc/self/maps') if '/nvidia/' in l})\n"
+        "with_torch = nvidia()\n"
+        "from amodal.utils.decord_import import import_decord\n"
+        "decord = import_decord()\n"
+        "print('nvblas', any('libnvblas' in f for f in nvidia()), 'more', nvidia() != with_torch)\n"
+        "print('restored', importlib.util.find_spec('nvidia') is not None)\n"
+        f"print('frames', len(decord.VideoReader({str(video)!r})))\n")
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "nvblas False more False" in out.stdout and "restored True" in out.stdout and "frames 3" in out.stdout
+
+
+@pytest.mark.parametrize("content, cpu", [(b"\x7fELF avformat swscale", True), (b"\x7fELF libnvcuvid.so.1", False),
+                                          (b"\x7fELF libcudart.so.13", False), (None, False)])
+def test_only_a_library_naming_no_cuda_library_is_a_cpu_build(tmp_path, monkeypatch, content, cpu):
+    if content is not None:
+        (tmp_path / "libdecord.so").write_bytes(content)
+    spec = importlib.util.spec_from_loader("decord", loader=None, is_package=True)
+    spec.submodule_search_locations = [str(tmp_path)]
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, package=None: spec if name == "decord" else
+                        real(name, package))
+    assert decord_import._cpu_build() is cpu
+
+
+def test_the_nvidia_packages_are_hidden_only_inside_the_import():
+    real = importlib.util.find_spec
+    with pytest.raises(RuntimeError):
+        with decord_import._nvidia_packages_hidden():
+            assert importlib.util.find_spec("nvidia") is None
+            assert importlib.util.find_spec("numpy") is not None
+            raise RuntimeError("an import failed")
+    assert importlib.util.find_spec is real
