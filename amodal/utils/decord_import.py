@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import os
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -31,10 +32,13 @@ _CUDA_LIBRARY_NAMES = (b"libcuda", b"libnvcuvid", b"libcudart", b"libnvrtc")
 
 
 def _cpu_build() -> bool:
-    """True when decord's native library is found and names no CUDA library (a CPU build)."""
+    """True when decord's native library is found and names no CUDA library (a CPU build). Every
+    libdecord decord could load is read: in `DECORD_LIBRARY_PATH`, `LD_LIBRARY_PATH` and its package."""
     try:
         spec = importlib.util.find_spec("decord")
-        folders = list(spec.submodule_search_locations or []) if spec is not None else []
+        folders = [os.environ.get("DECORD_LIBRARY_PATH", "")] + os.environ.get("LD_LIBRARY_PATH", "").split(":")
+        folders = [f.strip() for f in folders if f.strip()]
+        folders += list(spec.submodule_search_locations or []) if spec is not None else []
         libraries = [lib for folder in folders for lib in Path(folder).glob("libdecord*.so*")]
         return bool(libraries) and not any(name in lib.read_bytes() for lib in libraries
                                            for name in _CUDA_LIBRARY_NAMES)

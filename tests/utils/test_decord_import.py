@@ -94,6 +94,16 @@ def test_only_a_library_naming_no_cuda_library_is_a_cpu_build(tmp_path, monkeypa
     assert decord_import._cpu_build() is cpu
 
 
+def test_a_cuda_build_on_the_library_path_is_not_taken_for_a_cpu_build(tmp_path, monkeypatch):
+    """decord loads a libdecord found through DECORD_LIBRARY_PATH / LD_LIBRARY_PATH before its own."""
+    (tmp_path / "libdecord.so").write_bytes(b"\x7fELF libnvcuvid.so.1")
+    monkeypatch.setenv("DECORD_LIBRARY_PATH", str(tmp_path))
+    assert not decord_import._cpu_build()
+    monkeypatch.delenv("DECORD_LIBRARY_PATH")
+    monkeypatch.setenv("LD_LIBRARY_PATH", f"/nowhere:{tmp_path}")
+    assert not decord_import._cpu_build()
+
+
 def test_the_nvidia_packages_are_hidden_only_inside_the_import():
     real = importlib.util.find_spec
     with pytest.raises(RuntimeError):
