@@ -67,11 +67,14 @@ class CompletionConfig:
     hidden_keep: float = 0.5  # ... while that prediction behind other objects keeps this share of its last seen area
     motion_width: int = 160  # objects' motions (memory alignment): flow on frames reduced to at most this wide
     motion_preset: str = "ultrafast"  # ... by this method: DIS ultrafast, ultrafast_fine, fast, medium, medium_fast or sparse lk (alignment.MOTION_PRESETS)
+    order_ratio: float = 3.0  # an object is not extended behind one it hides, once the pair's votes say so by this ratio (0: never; >= 1)
+    order_decay: float = 0.9  # ... a pair's vote (pixels one hides of the other) keeps this share per frame before the frame's is added
 
 
 # Model config keys that only change how outputs are decoded at inference (or, keep_aspect, how a
 # frame that is not 4:3 is sized for the network; motion_width / motion_preset, how the memory is
-# aligned; flow_preset, how finely the flow input is computed), not the weights or their shapes:
+# aligned; flow_preset, how finely the flow input is computed; order_*, how the depth order settles
+# contradictory extensions), not the weights or their shapes:
 # they may be chosen after training (tools/set_decoding.py) and may differ between checkpoints of
 # one architecture (tools/take_network.py). Training reads the motion keys and flow_preset too (its
 # memory is aligned and its flow input computed the same way); measure before changing them after.
@@ -79,7 +82,8 @@ DECODING_KEYS: Dict[str, Tuple[str, ...]] = {
     "visible": ("fg_threshold", "center_threshold", "nms_kernel", "vote_radius", "vote_radius_rel",
                 "score_threshold", "min_area", "hole_area", "refine_radius", "refine_eps", "keep_aspect",
                 "boundary_threshold", "detector", "motion_threshold", "motion_confident", "flow_preset"),
-    "completion": ("threshold", "hidden_frames", "hidden_keep", "motion_width", "motion_preset"),
+    "completion": ("threshold", "hidden_frames", "hidden_keep", "motion_width", "motion_preset", "order_ratio",
+                   "order_decay"),
 }
 
 

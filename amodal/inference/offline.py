@@ -4,7 +4,8 @@ Both passes use the same weights; the backward pass is given the forward pass's 
 and identities (so both predict the same objects; an object the forward pass reports hidden is
 left to the backward pass's own hidden-object rule, and taken from the forward pass alone where
 the backward pass does not predict it), probabilities are averaged per pixel, then
-post-processed as in the streaming session. An object the tracker confirmed at any frame is
+post-processed as in the streaming session (the depth order's votes accumulated over the fused
+frames, first to last). An object the tracker confirmed at any frame is
 reported over its whole track, the frames before its confirmation included (the stream cannot
 do this: it does not know the future); objects never confirmed are not reported. A track that
 the detector loses for at most `hidden_frames` frames and finds again is reported in between too,
@@ -22,6 +23,7 @@ import numpy as np
 import torch
 
 from amodal.inference.session import AmodalSession, RawFrame, finalize
+from amodal.models.ordering import OrderVotes
 from amodal.models.tracker import DEFAULT_MIN_HITS
 from amodal.types import FrameResult
 
@@ -112,6 +114,7 @@ def run_offline(model, frames: Sequence[np.ndarray], visible_masks: Optional[Seq
         raw.logits, raw.others = raw.logits.astype(np.float16), None
         backward[t] = raw
     results = []
+    votes = OrderVotes(session.votes.decay)  # the depth order settled over the fused frames, in order
     per_frame_ms = (time.perf_counter() - t0) * 1000.0 / max(len(frames), 1)
     for t, f in enumerate(forward):
         b = backward[t]
@@ -130,5 +133,5 @@ def run_offline(model, frames: Sequence[np.ndarray], visible_masks: Optional[Seq
         fused = RawFrame(t, f.ids, visible, fused_logits, f.det_scores, conf, None, report).reported()
         scores = fused.det_scores * (0.5 + 0.5 * fused.conf)
         results.append(finalize(t, fused.ids, fused.visible, fused.logits, scores, per_frame_ms, others=fused.others,
-                                cut=session.cut))
+                                cut=session.cut, votes=votes, order_ratio=session.order_ratio))
     return results

@@ -6,8 +6,10 @@ moves its shape memory and its last amodal box; the visible masks are given or c
 `Detector` (the visible net, motion or both) + tracker; every current object gets a crop (visible box united with the moved amodal box, 1.5x,
 square); all crops go through CompletionNet in one batch; logits are pasted back at input
 resolution and post-processed: amodal = visible ∪ (p > model.completion.threshold ∩ other objects'
-visible), so amodal ⊇ visible and nothing spills onto visible background. The frame is then
-written into each object's memory.
+visible), so amodal ⊇ visible and nothing spills onto visible background; an object that the pairs'
+running occlusion votes put clearly in front of another (`model.completion.order_ratio`) is not
+extended behind it (`amodal.models.ordering.settle_order`). The frame is then written into each
+object's memory (the network's amodal mask, before the depth order is settled).
 
 Hidden objects: an object seen in the last `hidden_frames` frames but not in this one (a
 confirmed track the tracker lost this frame, or an id missing from the given masks; an empty given
@@ -40,10 +42,11 @@ from amodal.errors import InputError
 from amodal.models.alignment import IDENTITY, FlowEstimator, moved_mask, object_motions
 from amodal.models.crops import (crop_matrix, extract_crops, extract_plane_crops, mask_box, paste_crops_into,
                                  square_from_box, union_box, warp_box)
-from amodal.models.completion import check_hidden_keep, check_threshold, threshold_logit
+from amodal.models.completion import (check_hidden_keep, check_order_decay, check_order_ratio, check_threshold,
+                                      threshold_logit)
 from amodal.models.detector import Detector
 from amodal.models.memory import ShapeMemory, read_memories
-from amodal.models.ordering import depth_order, occlusion_rates
+from amodal.models.ordering import OrderVotes, depth_order, occlusion_matrix, occlusion_rates, settle_order
 from amodal.models.tracker import DEFAULT_MIN_HITS, Tracker
 from amodal.types import FrameResult
 from amodal.utils.allocator import reuse_freed_memory
@@ -121,10 +124,14 @@ def others_mask(visible: np.ndarray) -> np.ndarray:
 
 def finalize(frame_index: int, ids: List[int], visible: np.ndarray, logits: np.ndarray, scores: np.ndarray,
              latency_ms: float = 0.0, timestamp: Optional[float] = None, others: Optional[np.ndarray] = None,
-             cut: float = 0.0) -> FrameResult:
-    """Post-process logits (N, H, W) into a FrameResult: amodal = V ∪ (logit > cut ∩ others' V)."""
+             cut: float = 0.0, votes: Optional[OrderVotes] = None, order_ratio: float = 0.0) -> FrameResult:
+    """Post-process logits (N, H, W) into a FrameResult: amodal = V ∪ (logit > cut ∩ others' V), less
+    the extensions behind objects it is in front of by the pairs' running `votes` (updated with this
+    frame; `amodal.models.ordering.settle_order`) when `order_ratio` > 0."""
     others = others_mask(visible) if others is None else others
     amodal = visible | ((logits > cut) & others) if len(ids) else visible.copy()
+    if votes is not None and order_ratio > 0 and len(ids) > 1:
+        amodal = settle_order(visible, amodal, votes.update(ids, occlusion_matrix(visible, amodal)), order_ratio)
     scores = np.asarray(scores, np.float32)
     order = depth_order(visible, amodal, scores)
     return FrameResult(frame_index=frame_index, object_ids=list(ids), visible=visible, amodal=amodal, scores=scores,
@@ -174,6 +181,8 @@ class AmodalSession:
         self.hidden_frames = (check_int(self.cfg.hidden_frames, "model.completion.hidden_frames")
                               if hidden_frames is None else check_int(hidden_frames, "hidden_frames"))
         self.hidden_keep = check_hidden_keep(self.cfg.hidden_keep)
+        self.order_ratio = check_order_ratio(self.cfg.order_ratio)
+        self.votes = OrderVotes(check_order_decay(self.cfg.order_decay))  # who hides whom, per pair of ids
         self.max_objects, self.max_lost = int(max_objects), int(max_lost)
         self.report_first_frames = bool(report_first_frames)
         self.flow = FlowEstimator(self.cfg.motion_width if flow_width is None else flow_width, self.cfg.motion_preset)
@@ -193,6 +202,7 @@ class AmodalSession:
         self._prev_image: Optional[np.ndarray] = None  # RGB of the previous frame (detectors that use motion)
         self._size: Optional[Tuple[int, int]] = None
         self._frame = -1
+        self.votes.reset()
         if self.tracker is not None:
             self.tracker.reset()
 
@@ -223,7 +233,7 @@ class AmodalSession:
         raw = self.step_raw(image, visible_masks).reported()
         scores = raw.det_scores * (0.5 + 0.5 * raw.conf)
         res = finalize(raw.frame_index, raw.ids, raw.visible, raw.logits, scores, 0.0, timestamp, raw.others,
-                       self.cut)
+                       self.cut, self.votes, self.order_ratio)
         res.latency_ms = (time.perf_counter() - t0) * 1000.0
         return res
 
@@ -281,6 +291,7 @@ class AmodalSession:
             keep = set(self.tracker.active_ids) | set(self.tracker.lost_ids) | set(current)
         else:
             keep = {k for k, s in self._objects.items() if self._frame - s.last_seen <= self.max_lost} | set(current)
+        held = len(self._objects)
         for k in [k for k in self._objects if k not in keep]:
             del self._objects[k]
         cap = 2 * self.max_objects
@@ -288,6 +299,8 @@ class AmodalSession:
             stale = sorted((s.last_seen, k) for k, s in self._objects.items() if k not in current)
             for _, k in stale[: len(self._objects) - cap]:
                 del self._objects[k]
+        if len(self._objects) < held:
+            self.votes.keep(self._objects)  # the pairs of the objects dropped
 
     @torch.inference_mode()
     def step_raw(self, image: np.ndarray, visible_masks: Optional[Dict[int, np.ndarray]] = None,

@@ -62,6 +62,25 @@ def check_hidden_keep(value: Any, name: str = "model.completion.hidden_keep") ->
     return float(value)
 
 
+def check_order_ratio(value: Any, name: str = "model.completion.order_ratio") -> float:
+    """`value` as a float, 0 (depth order never settles extensions) or >= 1; InputError otherwise."""
+    ok = not isinstance(value, bool) and isinstance(value, (int, float)) and (float(value) == 0.0 or float(value) >= 1.0)
+    if not ok or not math.isfinite(float(value)):
+        from amodal.errors import InputError
+
+        raise InputError(f"{name} must be 0 (off) or a ratio >= 1, got {value!r}")
+    return float(value)
+
+
+def check_order_decay(value: Any, name: str = "model.completion.order_decay") -> float:
+    """`value` as a float in [0, 1] (what a pair's occlusion vote keeps per frame); InputError otherwise."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1.0:
+        from amodal.errors import InputError
+
+        raise InputError(f"{name} must be in [0, 1], got {value!r}")
+    return float(value)
+
+
 def _block(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False),
                          nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
@@ -77,6 +96,8 @@ class CompletionNet(nn.Module):
         check_threshold(cfg.threshold, "model.completion.threshold")
         check_int(cfg.hidden_frames, "model.completion.hidden_frames")
         check_hidden_keep(cfg.hidden_keep)
+        check_order_ratio(cfg.order_ratio)
+        check_order_decay(cfg.order_decay)
         check_motion_flow(cfg.motion_width, cfg.motion_preset)
         self.cfg = cfg
         w = cfg.width

@@ -4,10 +4,15 @@ A is in front of B when A's visible mask covers B's hidden part (amodal minus vi
 pair the larger of the two covered areas wins the vote. The order is a topological sort of the
 won votes; ties among free objects go to the one that occludes the most, and a cycle is broken by
 taking the highest-scoring remaining object.
+
+The completion network sometimes extends an object behind a neighbour that it is in fact in front
+of. `OrderVotes` accumulates each pair's votes over the frames they share, and `settle_order`
+removes such extensions once the votes decide the pair clearly (docs/RESULTS.md, "Depth order
+settles contradictions").
 """
 from __future__ import annotations
 
-from typing import List, Optional, Sequence
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -70,3 +75,67 @@ def depth_order(visible: np.ndarray, amodal: np.ndarray, scores: Optional[Sequen
         order.append(best)
         remaining.remove(best)
     return order
+
+
+class OrderVotes:
+    """Who hides whom, per pair of object ids, accumulated over the frames the pair shares.
+
+    Each frame, the occlusion matrix's entry [a, b] (pixels of b's hidden part under a's visible
+    mask) is added to the pair's running vote after multiplying the vote by `decay`; memory is one
+    float per ordered pair of ids held (`keep` drops the pairs of forgotten ids).
+    """
+
+    def __init__(self, decay: float) -> None:
+        self.decay = float(decay)
+        self._votes: Dict[Tuple[int, int], float] = {}
+
+    def reset(self) -> None:
+        self._votes.clear()
+
+    def __len__(self) -> int:
+        return len(self._votes)
+
+    def update(self, ids: Sequence[int], matrix: np.ndarray) -> np.ndarray:
+        """Add this frame's (N, N) occlusion matrix; returns the pairs' running votes (N, N) float64."""
+        n = len(ids)
+        out = np.zeros((n, n), np.float64)
+        for a in range(n):
+            for b in range(n):
+                if a != b:
+                    key = (int(ids[a]), int(ids[b]))
+                    out[a, b] = self._votes[key] = self._votes.get(key, 0.0) * self.decay + float(matrix[a, b])
+        return out
+
+    def keep(self, ids: Iterable[int]) -> None:
+        """Forget every pair with an id not in `ids`."""
+        held = set(int(k) for k in ids)
+        for key in [k for k in self._votes if k[0] not in held or k[1] not in held]:
+            del self._votes[key]
+
+
+def settle_order(visible: np.ndarray, amodal: np.ndarray, votes: np.ndarray, ratio: float) -> np.ndarray:
+    """Amodal masks without the hidden parts that contradict the depth order.
+
+    When a's running vote over b (`votes[a, b]`, a's visible mask over b's hidden part) exceeds
+    `ratio` times b's over a, a is in front of b and cannot be hidden behind it: a's amodal mask
+    loses b's visible pixels (a's visible mask is kept whole).
+
+    Args:
+        visible, amodal: bool (N, H, W).
+        votes: (N, N) running votes (`OrderVotes.update`).
+        ratio: how many times the other's vote a pair's vote must exceed (>= 1).
+    Returns:
+        bool (N, H, W), a new array where a mask changed (`amodal` itself otherwise).
+    """
+    n = len(visible)
+    out = amodal
+    for a in range(n):
+        behind = np.flatnonzero(votes[a] > ratio * votes[:, a])
+        if behind.size == 0:
+            continue
+        spill = out[a] & visible[behind].any(0) & ~visible[a]
+        if spill.any():
+            if out is amodal:
+                out = amodal.copy()
+            out[a] &= ~spill
+    return out

@@ -58,8 +58,9 @@ def test_memory_is_flat_over_200_frames(clip):
         session.step(frames[i], {k + 1: vis[k, i] for k in range(3)})
         sizes.append(session.memory_entries)
     assert max(sizes) <= 3 * cap and sizes[-1] == sizes[50]
+    assert len(session.votes) == 6  # one running vote per ordered pair of the 3 objects
     session.reset()
-    assert session.memory_entries == 0 and session.num_memories == 0
+    assert session.memory_entries == 0 and session.num_memories == 0 and len(session.votes) == 0
 
 
 def test_lost_objects_are_forgotten(clip):
@@ -68,7 +69,7 @@ def test_lost_objects_are_forgotten(clip):
     session.step(frames[0], {1: vis[0, 0], 2: vis[1, 0]})
     for t in range(1, 5):
         session.step(frames[t], {1: vis[0, t]})
-    assert session.num_memories == 1
+    assert session.num_memories == 1 and len(session.votes) == 0  # the pair's votes went with object 2
 
 
 def test_input_errors(clip):
@@ -367,10 +368,12 @@ def test_hidden_frames_must_be_a_non_negative_int():
     for bad in (-1, 1.5, True, "3"):
         with pytest.raises(InputError, match="hidden_frames"):
             AmodalSession(_model(), hidden_frames=bad)
-    model = _model()
-    model.completion.cfg.hidden_keep = 0.0
-    with pytest.raises(InputError, match="model.completion.hidden_keep"):
-        AmodalSession(model)
+    for key, bad in (("hidden_keep", 0.0), ("order_ratio", 0.5), ("order_ratio", float("inf")), ("order_decay", 1.5),
+                     ("order_ratio", True)):
+        model = _model()
+        setattr(model.completion.cfg, key, bad)
+        with pytest.raises(InputError, match=f"model.completion.{key}"):
+            AmodalSession(model)
 
 
 def test_offline_predicts_a_hidden_object_from_both_sides():
@@ -407,10 +410,30 @@ def test_memory_alignment_follows_the_model_flow_settings(clip):
 
 
 def test_an_object_centre_is_the_centroid_of_its_amodal_mask(clip):
-    session = AmodalSession(_model())
+    model = _model()
+    model.completion.cfg.order_ratio = 0.0  # the centre is the network's amodal mask's (the output settles the order after)
+    session = AmodalSession(model)
     frames, vis, _ = clip
     res = session.step(frames[0], {k + 1: vis[k, 0] for k in range(3)})
     for k, oid in enumerate(res.object_ids):
         ys, xs = np.nonzero(res.amodal[k])
         frame, x, y = session._objects[int(oid)].centers[-1]
         assert frame == 0 and np.isclose(x, xs.mean()) and np.isclose(y, ys.mean())
+
+
+@pytest.mark.parametrize("offline", [False, True])
+def test_the_object_in_front_is_not_extended_behind_the_one_it_hides(offline):
+    images, masks = _hiding_scene(frames=4)
+    images, masks = images[3:] * 2, masks[3:] * 2  # the large object 2 hides the small one's right end
+    for ratio in (2.0, 0.0):  # votes 216 (the large one over the small) against 72 here
+        model = _model()  # its head extends every object behind every other
+        model.completion.cfg.order_ratio = ratio
+        if offline:
+            res = run_offline(model, images, masks)[1]
+        else:
+            session = AmodalSession(model)
+            res = [session.step(img, m) for img, m in zip(images, masks)][1]
+        big, small = res.object_ids.index(2), res.object_ids.index(1)
+        assert (res.amodal[small] & res.visible[big]).any()  # hidden behind the large one: kept
+        assert (res.amodal[big] & res.visible[small]).any() == (ratio == 0.0)
+        assert res.depth_order == [2, 1]
