@@ -112,6 +112,8 @@ def _targets(predictor: Any, model: Any) -> List[Tuple[Any, str, str]]:
             (session.tracker, "update", "tracker"),
             (model.visible, "forward", "visible net"),
             (model.visible, "_to_input", "visible net"),
+            (model.visible, "_sized", "visible net"),
+            (visible_mod, "relative_flow_u8", "visible net"),  # its flow input, computed before its tensors
             (visible_mod, "decode_instances", "instance decoding"),
         ]
     return [(obj, name, label) for obj, name, label in t if obj is not None and callable(getattr(obj, name, None))]

@@ -47,7 +47,7 @@ from torch import Tensor
 from amodal.config import VisibleConfig
 from amodal.errors import ConfigError, InputError
 from amodal.models.instances import DecodeParams, Instance, decode_instances
-from amodal.models.motion_flow import check_flow_settings, relative_flow
+from amodal.models.motion_flow import check_flow_settings, relative_flow, relative_flow_u8
 from amodal.utils.images import check_rgb
 
 __all__ = ["VisibleNet", "VisibleOutput", "Instance", "visible_targets"]
@@ -122,7 +122,7 @@ class SepBlock(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         y = self.pw(F.relu(self.dw(x), inplace=True))
         if self.residual:
-            y = y + x
+            y = y + x if torch.is_grad_enabled() else y.add_(x)  # inference: no new tensor for the sum
         return F.relu(y, inplace=True)
 
 
@@ -190,7 +190,8 @@ class VisibleNet(nn.Module):
         """Network input pixels per output pixel."""
         return 2
 
-    def forward(self, images: Tensor, previous: Optional[Tensor] = None, sized: bool = False) -> VisibleOutput:
+    def forward(self, images: Tensor, previous: Optional[Tensor] = None, sized: bool = False,
+                flow: Optional[Tensor] = None) -> VisibleOutput:
         """Predict per-pixel cues.
 
         Args:
@@ -201,6 +202,8 @@ class VisibleNet(nn.Module):
                 motion input.
             sized: the images were already resized to `input_size` of their frames (as `infer`
                 does), so they are used as they are.
+            flow: float32 (B, 2, h, w) flow channels already computed for these frames at the
+                network's input size (`relative_flow_u8`, as `infer` does); None: computed here.
 
         Returns:
             `VisibleOutput` at half of `input_size(H, W)` (of H, W themselves when `sized`).
@@ -217,8 +220,9 @@ class VisibleNet(nn.Module):
         if tuple(x.shape[-2:]) != size:
             down = x.shape[-2] > size[0] or x.shape[-1] > size[1]
             x = F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=down)
-        flow = None
-        if self.flow:
+        if not self.flow:
+            flow = None
+        elif flow is None:
             flow = relative_flow(x[:, :3], None if previous is None else x[:, 3:], self.cfg.flow_preset,
                                  self.cfg.flow_camera)
         x = (x * (1.0 / _STD)).sub_(_MEAN / _STD)
@@ -238,6 +242,12 @@ class VisibleNet(nn.Module):
 
     @staticmethod
     def _up_add(x: Tensor, skip: Tensor) -> Tensor:
+        """Nearest 2x upsampling of `x` (B, C, h, w) added to `skip` (B, C, H, W); without autograd, and
+        when H, W are exactly 2h, 2w, added into `skip` in place (the same sums, no upsampled copy)."""
+        b, c, h, w = x.shape
+        if not torch.is_grad_enabled() and tuple(skip.shape[-2:]) == (2 * h, 2 * w):
+            skip.view(b, c, h, 2, w, 2).add_(x.view(b, c, h, 1, w, 1))
+            return skip
         return F.interpolate(x, size=skip.shape[-2:], mode="nearest") + skip
 
     def loss(self, out: VisibleOutput, visible_ids: Tensor, balanced_offsets: bool = False) -> Dict[str, Tensor]:
@@ -322,26 +332,35 @@ class VisibleNet(nn.Module):
     def infer(self, images: Sequence[np.ndarray], previous: Optional[Sequence[np.ndarray]] = None) -> VisibleOutput:
         """Raw outputs (inference statistics) for RGB uint8 (H, W, 3) images of one size (and their
         previous frames, or None), checked by the caller; the caller's train/eval mode is restored."""
+        images = self._sized(images)
+        previous = self._sized(previous) if previous is not None and self.motion else None
+        flow = None
+        if self.flow:  # first, before any tensor work of this frame (relative_flow_u8)
+            flow = relative_flow_u8(images, previous, self.cfg.flow_preset, self.cfg.flow_camera)
+            flow = flow.to(self.head[-1].weight.device)
         x = self._to_input(images)
-        prev = self._to_input(previous) if previous is not None and self.motion else None
+        prev = self._to_input(previous) if previous is not None else None
         if not self.training:
-            return self(x, prev, sized=True)
+            return self(x, prev, sized=True, flow=flow)
         self.eval()
         try:
-            return self(x, prev, sized=True)
+            return self(x, prev, sized=True, flow=flow)
         finally:
             self.train()
 
-    def _to_input(self, images: Sequence[np.ndarray]) -> Tensor:
-        """RGB uint8 (H, W, 3) images -> float (B, 3, h, w) channels_last at the network input size.
-
-        Resizing uses OpenCV (area when shrinking) on uint8, which is much cheaper than on tensors.
-        """
+    def _sized(self, images: Sequence[np.ndarray]) -> Sequence[np.ndarray]:
+        """RGB uint8 (H, W, 3) images at the network input size. Resizing uses OpenCV (area when
+        shrinking) on uint8, which is much cheaper than on tensors."""
         H, W = images[0].shape[:2]
         size = self.input_size(H, W)[::-1]
         if (W, H) != size:
             interp = cv2.INTER_AREA if W > size[0] or H > size[1] else cv2.INTER_LINEAR
             images = [cv2.resize(im, size, interpolation=interp) for im in images]
+        return images
+
+    def _to_input(self, images: Sequence[np.ndarray]) -> Tensor:
+        """RGB uint8 (H, W, 3) images at the network input size (`_sized`) -> float (B, 3, h, w)
+        channels_last."""
         arr = np.stack(images).astype(np.float32) * np.float32(1.0 / 255.0)
         # (B, h, w, 3) memory viewed as (B, 3, h, w) is exactly the channels_last layout
         return torch.from_numpy(arr).permute(0, 3, 1, 2).to(self.head[-1].weight.device)

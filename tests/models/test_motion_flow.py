@@ -7,7 +7,7 @@ import torch
 from amodal.config import Config
 from amodal.errors import ConfigError
 from amodal.models.build import build_model
-from amodal.models.motion_flow import FLOW_CLAMP, FLOW_UNIT, relative_flow
+from amodal.models.motion_flow import FLOW_CLAMP, FLOW_UNIT, relative_flow, relative_flow_u8
 
 H, W = 96, 128
 
@@ -105,3 +105,31 @@ def test_flow_settings_are_checked():
     cfg.model.visible.flow_camera = "affine"
     with pytest.raises(ConfigError, match="flow_camera must be one of median, homography"):
         build_model(cfg)
+
+
+@pytest.mark.parametrize("camera", ["median", "homography"])
+def test_flow_of_uint8_frames_equals_the_flow_of_their_tensors(camera):
+    prev, cur, _ = _moving_square()
+    cur8, prev8 = (np.round(cur * 255).astype(np.uint8), np.round(prev * 255).astype(np.uint8))
+    as_tensor = lambda *ims: _to_tensor(*ims) * np.float32(1.0 / 255.0)  # as the network's input
+    for pair_now, pair_before in (([cur8], [prev8]), ([cur8, cur8], [prev8, cur8])):  # the second: no motion
+        u8 = relative_flow_u8(pair_now, pair_before, "medium_fast", camera)
+        tensors = relative_flow(as_tensor(*pair_now), as_tensor(*pair_before), "medium_fast", camera)
+        assert torch.equal(u8, tensors) and torch.count_nonzero(u8[0]) > 0
+    assert torch.count_nonzero(u8[1]) == 0
+    assert torch.equal(relative_flow_u8([cur8], None), torch.zeros(1, 2, H, W))
+
+
+def test_a_flow_net_infers_from_uint8_frames_as_from_their_tensors():
+    cfg = Config()
+    vcfg = cfg.model.visible
+    vcfg.width, vcfg.motion, vcfg.flow, vcfg.input_height, vcfg.input_width = 8, True, True, H, W
+    torch.manual_seed(0)
+    net = build_model(cfg).visible.eval()
+    prev, cur, _ = _moving_square()
+    cur8, prev8 = (np.round(cur * 255).astype(np.uint8), np.round(prev * 255).astype(np.uint8))
+    with torch.inference_mode():
+        a = net.infer([cur8], [prev8])
+        scale = np.float32(1.0 / 255.0)  # as VisibleNet._to_input scales
+        b = net(_to_tensor(cur8) * scale, _to_tensor(prev8) * scale, sized=True)
+    assert all(torch.equal(getattr(a, k), getattr(b, k)) for k in ("fg", "boundary", "center", "offset"))

@@ -402,3 +402,19 @@ def test_refinement_settings_are_checked():
     assert net.decode_params().refine_radius == 3
     img = (np.random.default_rng(0).random((H, W, 3)) * 255).astype(np.uint8)
     assert all(i.mask.shape == (H, W) for i in net.predict_instances(img))
+
+
+def test_inference_sums_in_place_give_the_autograd_paths_outputs():
+    """Without autograd, the decoder's skip sums and the residual sums are added in place: same numbers."""
+    torch.manual_seed(0)
+    net = VisibleNet(tiny_cfg()).eval()
+    for shape in ((1, 3, H, W), (2, 3, 80, 112)):
+        x = torch.rand(shape)
+        with torch.enable_grad():
+            ref = net(x)
+        with torch.inference_mode():
+            out = net(x)
+        assert ref.fg.requires_grad and all(torch.equal(getattr(out, k), getattr(ref, k).detach())
+                                            for k in ("fg", "boundary", "center", "offset"))
+    net.train()
+    net(torch.rand(2, 3, H, W)).fg.sum().backward()  # training keeps the out-of-place sums autograd needs
