@@ -5,6 +5,11 @@ counts only (see `amodal.eval.metrics`), never masks, so memory grows by a few i
 object-frame whatever the resolution. `summarize` applies the occlusion filter, averages per
 frame and per object, and splits by occlusion bucket. `merge` / `state_dict` combine the
 evaluators of several processes (or shards) into one.
+
+Depth order (when the predicted depth ranks are given): every pair of scored objects where one
+hides at least `ORDER_MIN_PIXELS` of the other in the truth (its visible mask over the other's
+amodal-minus-visible part, more than the other way round) is one pair; it is ranked when both
+objects have a predicted rank in that frame, and correct when the one in front ranks first.
 """
 from __future__ import annotations
 
@@ -21,9 +26,11 @@ from amodal.eval.metrics import (
     f_measure,
     occlusion_rate,
 )
+from amodal.models.ordering import occlusion_matrix
 
 DEFAULT_BUCKETS: Sequence[float] = (0.0, 0.1, 0.3, 0.5, 0.7, 1.0)
-STATE_VERSION = 1
+STATE_VERSION = 2
+ORDER_MIN_PIXELS = 10  # a true occlusion between two objects counts for the depth order from this many pixels
 
 
 @dataclass
@@ -111,6 +118,7 @@ class AmodalEvaluator:
         """Forget everything processed so far."""
         self._amodal = _Table.empty()   # values: [occ, inter_0, union_0, inter_1, union_1, ...]
         self._visible = _Table.empty()  # values: [inter, union, nb_pred, mb_pred, nb_gt, mb_gt]
+        self._order = _Table.empty()  # per frame (object -1): [pairs, ranked, correct]
         self._tracking = {"gt_objects": 0, "matched": 0, "missed": 0, "false_positives": 0}
 
     def process(
@@ -122,6 +130,7 @@ class AmodalEvaluator:
         pred_amodal: Mapping[int, Optional[np.ndarray]],
         pred_visible: Optional[Mapping[int, Optional[np.ndarray]]] = None,
         score_ids: Optional[Iterable[int]] = None,
+        pred_depth: Optional[Mapping[int, Optional[int]]] = None,
     ) -> None:
         """Add one frame.
 
@@ -136,6 +145,8 @@ class AmodalEvaluator:
             pred_visible: predicted visible mask per gt object id, for J and F (optional).
             score_ids: gt ids to score (default: every id in gt_visible or gt_amodal); the
                 others still occlude.
+            pred_depth: predicted depth rank per gt id (0 = frontmost; None or missing: not
+                ranked), for the depth-order accuracy (optional).
         """
         ids = list(dict.fromkeys(list(gt_visible) + list(gt_amodal)))
         shape = None
@@ -179,6 +190,26 @@ class AmodalEvaluator:
                     union = int(np.count_nonzero(pv | v))
                     self._visible.add(str(video_id), frame_index, k,
                                       [inter, union] + boundary_counts(pv, v, tol).tolist())
+        if pred_depth is not None:
+            self._add_order(str(video_id), frame_index, [k for k in ids if k in wanted], vis, gt_amodal, get, pred_depth)
+
+    def _add_order(self, video_id: str, frame_index: int, ids: List[int], vis: Mapping[int, np.ndarray],
+                   gt_amodal: Mapping[int, Optional[np.ndarray]], get: Any,
+                   pred_depth: Mapping[int, Optional[int]]) -> None:
+        """Count the frame's true occluding pairs among `ids`, those ranked, those ranked right."""
+        if len(ids) < 2:
+            return
+        v = np.stack([vis[k] for k in ids])
+        m = occlusion_matrix(v, np.stack([get(gt_amodal, k) for k in ids]) | v)
+        pairs = ranked = correct = 0
+        for a, b in zip(*np.nonzero((m >= ORDER_MIN_PIXELS) & (m > m.T))):  # a hides b
+            pairs += 1
+            ra, rb = pred_depth.get(ids[a]), pred_depth.get(ids[b])
+            if ra is not None and rb is not None:
+                ranked += 1
+                correct += int(ra < rb)
+        if pairs:
+            self._order.add(video_id, frame_index, -1, [pairs, ranked, correct])
 
     def add_matching(self, gt_objects: int, matched: int, missed: int, false_positives: int) -> None:
         """Add the track-matching counts of one video (end-to-end evaluation)."""
@@ -194,7 +225,7 @@ class AmodalEvaluator:
     def state_dict(self) -> Dict[str, Any]:
         """JSON-ready state: the settings that shape the counts, the records and the tallies."""
         return {"version": STATE_VERSION, "settings": self._settings(), "amodal": self._amodal.as_dict(),
-                "visible": self._visible.as_dict(), "tracking": dict(self._tracking)}
+                "visible": self._visible.as_dict(), "order": self._order.as_dict(), "tracking": dict(self._tracking)}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Replace the accumulated records with `state` (from `state_dict`)."""
@@ -204,6 +235,7 @@ class AmodalEvaluator:
             raise ValueError(f"evaluator settings differ: {dict(state['settings'])} vs {self._settings()}")
         self._amodal = _Table.from_dict(state["amodal"])
         self._visible = _Table.from_dict(state["visible"])
+        self._order = _Table.from_dict(state["order"])
         self._tracking = {k: int(v) for k, v in state["tracking"].items()}
 
     def merge(self, other: "AmodalEvaluator") -> None:
@@ -212,6 +244,7 @@ class AmodalEvaluator:
             raise ValueError(f"cannot merge evaluators with settings {other._settings()} and {self._settings()}")
         self._amodal.extend(other._amodal)
         self._visible.extend(other._visible)
+        self._order.extend(other._order)
         for k, v in other._tracking.items():
             self._tracking[k] += v
 
@@ -239,7 +272,9 @@ class AmodalEvaluator:
         Returns:
             {"settings", "object_frames", "metrics": {variant: {"frame", "object", "count",
             "frames"}}, "buckets": [{"range", "count", variant: {...}}], "visible": {"J", "F"}
-            (when predicted visible masks were given), "tracking" (when matching was added)}.
+            (when predicted visible masks were given), "order": {"pairs", "ranked", "correct",
+            "accuracy" (correct / ranked)} (when predicted depth ranks were given), "tracking" (when
+            matching was added)}.
         """
         n = len(self._amodal.video)
         values = np.array(self._amodal.values, dtype=np.float64).reshape(n, 1 + 2 * len(VARIANTS))
@@ -267,6 +302,10 @@ class AmodalEvaluator:
             j = vv[:, 0] / vv[:, 1]
             f = np.array([_f_from(row[2:], ji) for row, ji in zip(vv, j)])
             result["visible"] = {"J": _averages(j, vframes), "F": _averages(f, vframes)}
+        if self._order.video:
+            pairs, ranked, correct = np.array(self._order.values, dtype=np.int64).sum(0).tolist()
+            result["order"] = {"pairs": pairs, "ranked": ranked, "correct": correct,
+                               "accuracy": correct / ranked if ranked else None}
         if self._tracking["gt_objects"] or self._tracking["false_positives"]:
             result["tracking"] = dict(self._tracking)
         return result

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
+from amodal.eval.evaluator import ORDER_MIN_PIXELS
 from amodal.eval.metrics import VARIANTS
 from amodal.utils.files import atomic_write_json, atomic_write_text
 
@@ -71,6 +72,19 @@ def extra_table(results: Results, markdown: bool = False) -> Optional[str]:
     return _render(header, rows, markdown, labels=1)
 
 
+def order_table(results: Results, markdown: bool = False) -> Optional[str]:
+    """Depth-order accuracy (% of ranked true occluding pairs ordered right), if ranks were scored."""
+    if not any("order" in s for s in results.values()):
+        return None
+    header = ["model", "order accuracy", "pairs", "ranked", "correct"]
+    rows = []
+    for name, s in results.items():
+        o = s.get("order")
+        rows.append([name, _pct(o["accuracy"]), str(o["pairs"]), str(o["ranked"]), str(o["correct"])] if o
+                    else [name, "-", "-", "-", "-"])
+    return _render(header, rows, markdown, labels=1)
+
+
 def _settings_line(results: Results) -> str:
     s = next(iter(results.values()))["settings"]
     lo = "-inf" if s["occ_min"] is None else f"{s['occ_min']:g}"
@@ -92,6 +106,10 @@ def render_text(results: Results, markdown: bool = False) -> str:
     if extra:
         parts.append(("## Visible masks and track matching\n\n" if markdown
                       else "visible masks and track matching\n") + extra + "\n")
+    order = order_table(results, markdown)
+    if order:
+        title = f"depth order: true occluding pairs (one hides >= {ORDER_MIN_PIXELS} px of the other) ranked right"
+        parts.append((f"## {title[0].upper() + title[1:]}\n\n" if markdown else title + "\n") + order + "\n")
     return "\n".join(parts)
 
 

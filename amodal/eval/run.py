@@ -108,8 +108,9 @@ def score_predictions(
             pairs = result.pairs
             score_ids = list(pairs)
         has_visible = any(pred_by_id[p].segmentations is not None for p in pairs.values())
+        has_depth = any(r is not None for p in pairs.values() for r in (pred_by_id[p].depth_ranks or []))
         for t in range(int(video.length)):
-            gt_vis, gt_am, pr_am, pr_vis = {}, {}, {}, {}
+            gt_vis, gt_am, pr_am, pr_vis, pr_depth = {}, {}, {}, {}, {}
             for tr in tracks:
                 where = f"ground truth video {vid!r} object {tr.id} frame {t}"
                 gt_vis[tr.id] = _decode(_at(tr.segmentations, t), size, where)
@@ -119,10 +120,12 @@ def score_predictions(
                     where = f"{source}: video {vid!r} track {p.track_id} frame {t}"
                     pr_am[tr.id] = _decode(_at(p.amodal_segmentations, t), size, where)
                     pr_vis[tr.id] = _decode(_at(p.segmentations, t), size, where)
+                    pr_depth[tr.id] = _at(p.depth_ranks, t)
             if not tracks:
                 continue
             gt_vis = {k: (m if m is not None else np.zeros(size, bool)) for k, m in gt_vis.items()}
-            ev.process(vid, t, gt_vis, gt_am, pr_am, pr_vis if has_visible else None, score_ids=score_ids)
+            ev.process(vid, t, gt_vis, gt_am, pr_am, pr_vis if has_visible else None, score_ids=score_ids,
+                       pred_depth=pr_depth if has_depth else None)
     return ev
 
 

@@ -127,13 +127,16 @@ def finalize(frame_index: int, ids: List[int], visible: np.ndarray, logits: np.n
              cut: float = 0.0, votes: Optional[OrderVotes] = None, order_ratio: float = 0.0) -> FrameResult:
     """Post-process logits (N, H, W) into a FrameResult: amodal = V ∪ (logit > cut ∩ others' V), less
     the extensions behind objects it is in front of by the pairs' running `votes` (updated with this
-    frame; `amodal.models.ordering.settle_order`) when `order_ratio` > 0."""
+    frame; `amodal.models.ordering.settle_order`) when `order_ratio` > 0; the depth order is then
+    sorted on those running votes (else on this frame's masks alone)."""
     others = others_mask(visible) if others is None else others
     amodal = visible | ((logits > cut) & others) if len(ids) else visible.copy()
+    acc = None  # the pairs' running votes: they settle contradictions and give the depth order
     if votes is not None and order_ratio > 0 and len(ids) > 1:
-        amodal = settle_order(visible, amodal, votes.update(ids, occlusion_matrix(visible, amodal)), order_ratio)
+        acc = votes.update(ids, occlusion_matrix(visible, amodal))
+        amodal = settle_order(visible, amodal, acc, order_ratio)
     scores = np.asarray(scores, np.float32)
-    order = depth_order(visible, amodal, scores)
+    order = depth_order(visible, amodal, scores, votes=acc)
     return FrameResult(frame_index=frame_index, object_ids=list(ids), visible=visible, amodal=amodal, scores=scores,
                        occlusion=occlusion_rates(visible, amodal), depth_order=[ids[i] for i in order],
                        latency_ms=latency_ms, timestamp=timestamp)

@@ -50,19 +50,21 @@ def occlusion_matrix(visible: np.ndarray, amodal: np.ndarray) -> np.ndarray:
 
 
 def depth_order(visible: np.ndarray, amodal: np.ndarray, scores: Optional[Sequence[float]] = None,
-                min_pixels: float = 1.0) -> List[int]:
+                min_pixels: float = 1.0, votes: Optional[np.ndarray] = None) -> List[int]:
     """Indices of the objects sorted front to back.
 
     Args:
         visible, amodal: bool (N, H, W).
         scores: (N,) confidences used to break cycles (default: all equal).
         min_pixels: smaller covered areas cast no vote.
+        votes: (N, N) votes to sort on instead of the masks' occlusion matrix (the pairs' running
+            votes over frames, `OrderVotes.update`: an order that does not flicker).
     """
     n = len(visible)
     if n == 0:
         return []
     s = np.ones(n) if scores is None else np.asarray(scores, np.float64)
-    m = occlusion_matrix(visible, amodal)
+    m = occlusion_matrix(visible, amodal) if votes is None else votes
     front = (m > m.T) & (m >= min_pixels)  # front[a, b]: a is in front of b
     strength = m.sum(1)
     remaining = list(range(n))

@@ -234,3 +234,27 @@ def test_detector_option_reaches_the_model_factory(tmp_path, monkeypatch):
     gt = write_gt(tmp_path / "gt.json")
     assert main(["eval", "--gt", str(gt), "--out", str(tmp_path / "o"), "--model", "opts", "--detector", "motion"]) == 2
     assert got[0].detector == "motion" and got[0].mode == "stream"
+
+
+def test_depth_ranks_of_a_prediction_file_are_scored(tmp_path, capsys):
+    """Object 1 hides 30 pixels of object 2: ranked right in frame 0, wrong in frame 1, unranked in frame 2."""
+    front = np.zeros((20, 20), bool)
+    front[5:15, 0:10] = True
+    back = np.zeros((20, 20), bool)
+    back[5:15, 7:17] = True
+    anns, tracks = [], []
+    for oid, amodal, ranks in ((1, front, [0, 1, 0]), (2, back, [1, 0, None])):
+        vis = encode_rle(amodal & ~front) if oid == 2 else encode_rle(amodal)
+        anns.append({"id": oid, "video_id": 1, "category_id": 1, "segmentations": [vis] * 3,
+                     "amodal_segmentations": [encode_rle(amodal)] * 3})
+        tracks.append({"video_id": 1, "track_id": oid, "category_id": 1, "score": 1.0, "segmentations": [vis] * 3,
+                       "amodal_segmentations": [encode_rle(amodal)] * 3, "depth_ranks": ranks})
+    gt, pred = tmp_path / "gt.json", tmp_path / "pred.json"
+    gt.write_text(json.dumps({"videos": [{"id": 1, "width": 20, "height": 20, "length": 3,
+                                          "file_names": ["a.png", "b.png", "c.png"]}],
+                              "categories": [{"id": 1, "name": "obj"}], "annotations": anns}))
+    pred.write_text(json.dumps(tracks))
+    assert main(["eval", "--gt", str(gt), "--pred", str(pred), "--out", str(tmp_path / "out"), "--given-visible"]) == 0
+    s = json.loads((tmp_path / "out" / "scores.json").read_text())["models"]["pred"]
+    assert s["order"] == {"pairs": 3, "ranked": 2, "correct": 1, "accuracy": 0.5}
+    assert "depth order" in capsys.readouterr().out

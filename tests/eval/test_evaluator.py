@@ -137,3 +137,44 @@ def test_tracking_counts_are_reported():
     ev.add_matching(gt_objects=3, matched=2, missed=1, false_positives=4)
     ev.add_matching(gt_objects=1, matched=1, missed=0, false_positives=0)
     assert ev.summarize()["tracking"] == {"gt_objects": 4, "matched": 3, "missed": 1, "false_positives": 4}
+
+
+def _occluding_pair(shape=(20, 20)):
+    """Object 1 in front hides 30 pixels of object 2; object 3 stands apart. (visible, amodal) dicts."""
+    front = np.zeros(shape, bool)
+    front[5:15, 0:10] = True
+    back_amodal = np.zeros(shape, bool)
+    back_amodal[5:15, 7:17] = True  # columns 7-9 under object 1
+    apart = np.zeros(shape, bool)
+    apart[17:20, 17:20] = True
+    return {1: front, 2: back_amodal & ~front, 3: apart}, {1: front, 2: back_amodal, 3: apart}
+
+
+def test_depth_order_accuracy_counts_true_occluding_pairs():
+    vis, amodal = _occluding_pair()
+    ev = AmodalEvaluator()
+    ev.process("v", 0, vis, amodal, amodal, pred_depth={1: 0, 2: 2, 3: 1})  # right (3 is in no pair)
+    ev.process("v", 1, vis, amodal, amodal, pred_depth={1: 1, 2: 0, 3: 2})  # wrong
+    ev.process("v", 2, vis, amodal, amodal, pred_depth={1: 0, 2: None})  # object 2 not ranked
+    ev.process("v", 3, vis, amodal, amodal)  # no ranks: not counted
+    assert ev.summarize()["order"] == {"pairs": 3, "ranked": 2, "correct": 1, "accuracy": 0.5}
+    # the pair's ranks are read for scored objects only; an occlusion of a few pixels is no pair
+    ev2 = AmodalEvaluator()
+    ev2.process("v", 0, vis, amodal, amodal, score_ids=[1, 3], pred_depth={1: 0, 2: 1, 3: 2})
+    small_vis, small_amodal = dict(vis), dict(amodal)
+    small_amodal[2] = np.zeros((20, 20), bool)
+    small_amodal[2][5:8, 9:17] = True  # 3 pixels under object 1
+    small_vis[2] = small_amodal[2] & ~vis[1]
+    ev2.process("v", 1, small_vis, small_amodal, small_amodal, pred_depth={1: 0, 2: 1})
+    assert "order" not in ev2.summarize()
+
+
+def test_depth_order_counts_survive_state_dict_and_merge():
+    vis, amodal = _occluding_pair()
+    a, b = AmodalEvaluator(), AmodalEvaluator()
+    a.process("v", 0, vis, amodal, amodal, pred_depth={1: 0, 2: 1})
+    b.process("w", 0, vis, amodal, amodal, pred_depth={1: 1, 2: 0})
+    c = AmodalEvaluator()
+    c.load_state_dict(json.loads(json.dumps(a.state_dict())))
+    c.merge(b)
+    assert c.summarize()["order"] == {"pairs": 2, "ranked": 2, "correct": 1, "accuracy": 0.5}

@@ -437,3 +437,23 @@ def test_the_object_in_front_is_not_extended_behind_the_one_it_hides(offline):
         assert (res.amodal[small] & res.visible[big]).any()  # hidden behind the large one: kept
         assert (res.amodal[big] & res.visible[small]).any() == (ratio == 0.0)
         assert res.depth_order == [2, 1]
+
+
+def test_the_depth_order_follows_the_running_votes_when_a_pair_stops_touching():
+    from amodal.inference.session import finalize
+    from amodal.models.ordering import OrderVotes
+
+    a = np.zeros((2, 20, 30), bool)
+    a[0, 5:15, 2:12] = True  # object 7 in front ...
+    a[1, 5:15, 12:25] = True  # ... of object 8, whose predicted amodal mask runs under it
+    logits = np.where(a, 5.0, -5.0).astype(np.float32)
+    logits[1, 5:15, 8:12] = 5.0
+    apart = a.copy()
+    apart[1] = np.roll(a[1], 5, axis=1)  # the next frame: apart, object 8 scores higher
+    votes = OrderVotes(0.9)
+    for _ in range(3):
+        assert finalize(0, [7, 8], a, logits, np.ones(2), votes=votes, order_ratio=3.0).depth_order == [7, 8]
+    lone = np.where(apart, 5.0, -5.0).astype(np.float32)
+    scores = np.array([0.5, 0.9])
+    assert finalize(1, [7, 8], apart, lone, scores).depth_order == [8, 7]  # this frame alone: the score decides
+    assert finalize(1, [7, 8], apart, lone, scores, votes=votes, order_ratio=3.0).depth_order == [7, 8]
