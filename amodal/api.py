@@ -145,6 +145,9 @@ class AmodalPredictor:
             the given visible masks) is still reported for up to this many frames with an empty
             visible mask and the amodal mask its memory predicts, while that prediction lies behind
             other objects; 0 never; None: the checkpoint's `model.completion.hidden_frames`.
+        order_ratio: an object is not extended behind one it hides, once the pair's occlusion votes
+            over frames say so by this ratio (>= 1; 0: the network's masks as they are; None: the
+            checkpoint's `model.completion.order_ratio`, 3 by default).
     """
 
     def __init__(
@@ -159,8 +162,9 @@ class AmodalPredictor:
         threshold: Optional[float] = None,
         detector: Optional[str] = None,
         hidden_frames: Optional[int] = None,
+        order_ratio: Optional[float] = None,
     ) -> None:
-        from amodal.models.completion import check_threshold
+        from amodal.models.completion import check_order_ratio, check_threshold
         from amodal.models.detector import check_detector
         from amodal.models.tracker import DEFAULT_MIN_HITS, check_min_hits
         from amodal.utils.checks import check_int
@@ -179,6 +183,7 @@ class AmodalPredictor:
                 raise InputError(str(exc)) from None
         self.detector = detector
         self.hidden_frames = None if hidden_frames is None else check_int(hidden_frames, "hidden_frames")
+        self.order_ratio = None if order_ratio is None else check_order_ratio(order_ratio, "order_ratio")
         self.threads = check_threads(threads)
         self.device = resolve_device(device)
         if self.threads is not None:
@@ -198,7 +203,8 @@ class AmodalPredictor:
         from amodal.inference.session import AmodalSession
 
         return AmodalSession(self.model, device=str(self.device), max_objects=self.max_objects, min_hits=self.min_hits,
-                             threshold=self.threshold, detector=self.detector, hidden_frames=self.hidden_frames)
+                             threshold=self.threshold, detector=self.detector, hidden_frames=self.hidden_frames,
+                             order_ratio=self.order_ratio)
 
     # -- construction ----------------------------------------------------------------------
     @classmethod
@@ -372,7 +378,7 @@ class AmodalPredictor:
             results = run_offline(
                 self.model, small_frames, small_given if masks is not None else None, device=str(self.device),
                 max_objects=self.max_objects, min_hits=self.min_hits, threshold=self.threshold, detector=self.detector,
-                hidden_frames=self.hidden_frames,
+                hidden_frames=self.hidden_frames, order_ratio=self.order_ratio,
             )
         per_frame_ms = (time.perf_counter() - start) * 1000.0 / len(records)
         assert size is not None

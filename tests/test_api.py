@@ -16,11 +16,12 @@ class FakeSession:
     """Object 1 = bright pixels (red > 128); amodal = its bounding box. Given masks are used as is."""
 
     def __init__(self, model, device="cpu", max_objects=16, min_hits=2, threshold=None, detector=None,
-                 hidden_frames=None):
+                 hidden_frames=None, order_ratio=None):
         self.min_hits = min_hits
         self.threshold = threshold
         self.detector = detector
         self.hidden_frames = hidden_frames
+        self.order_ratio = order_ratio
         self.seen = []
         self.resets = 0
 
@@ -49,7 +50,7 @@ def _fake_result(image, visible_masks):
 
 
 def _fake_offline(model, frames, visible_masks, device, max_objects=16, min_hits=2, threshold=None, detector=None,
-                  hidden_frames=None):
+                  hidden_frames=None, order_ratio=None):
     return [_fake_result(f, None if visible_masks is None else visible_masks[i]) for i, f in enumerate(frames)]
 
 
@@ -291,6 +292,16 @@ def test_hidden_frames_reach_the_session_and_are_validated(predictor):
     for bad in (-1, 2.5, True, "3"):
         with pytest.raises(InputError, match="hidden_frames must be an int >= 0"):
             AmodalPredictor(torch.nn.Linear(1, 1), hidden_frames=bad)
+
+
+def test_order_ratio_reaches_the_session_and_is_validated(predictor):
+    from amodal.api import AmodalPredictor
+
+    assert predictor.session.order_ratio is None  # the checkpoint's own
+    assert AmodalPredictor(torch.nn.Linear(1, 1), order_ratio=0).session.order_ratio == 0.0
+    for bad in (0.5, -1, float("nan"), True, "3"):
+        with pytest.raises(InputError, match="order_ratio must be 0"):
+            AmodalPredictor(torch.nn.Linear(1, 1), order_ratio=bad)
 
 
 def test_detector_reaches_the_session_and_is_validated(predictor):

@@ -44,6 +44,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hidden-frames", type=int, default=None, metavar="N",
                         help="an object no longer seen is still reported, hidden, for up to N frames while its "
                              "remembered shape lies behind other objects (checkpoint's, 10; 0: never)")
+    parser.add_argument("--order-ratio", type=float, default=None, metavar="R",
+                        help="an object is not extended behind one it hides once the pair's occlusion votes over "
+                             "frames say so by this ratio (checkpoint's, 3; 0: the network's masks as they are)")
     parser.add_argument("--max-side", type=int, default=1280, metavar="PX",
                         help="frames with a longer side are processed downscaled (1280)")
     parser.add_argument("--fps", type=float, default=None,
@@ -114,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
     from amodal.api import AmodalPredictor
     from amodal.errors import AmodalError, CheckpointError, InputError
     from amodal.utils.files import prepare_output_dir
-    from amodal.models.completion import check_threshold
+    from amodal.models.completion import check_order_ratio, check_threshold
     from amodal.models.tracker import check_min_hits
     from amodal.utils.checks import check_int
     from amodal.utils.threads import check_threads
@@ -129,6 +132,8 @@ def run(args: argparse.Namespace) -> int:
     check_threshold(args.threshold, "--threshold")
     if args.hidden_frames is not None:
         check_int(args.hidden_frames, "--hidden-frames")
+    if args.order_ratio is not None:
+        check_order_ratio(args.order_ratio, "--order-ratio")
     if args.fps is not None and not 0 < args.fps < float("inf"):
         raise InputError(f"--fps must be a positive number, got {args.fps}")
     if args.mode == "offline":
@@ -158,6 +163,7 @@ def run(args: argparse.Namespace) -> int:
     predictor = AmodalPredictor.from_checkpoint(
         checkpoint, device=device, max_objects=args.max_objects, max_side=args.max_side, threads=args.threads,
         min_hits=args.min_hits, threshold=args.threshold, detector=args.detector, hidden_frames=args.hidden_frames,
+        order_ratio=args.order_ratio,
     )
 
     if world == 1 and len(sources) > 1:

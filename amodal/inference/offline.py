@@ -70,7 +70,7 @@ def fill_gaps(visible: np.ndarray, logits: np.ndarray, in_gap: np.ndarray, cut: 
 def run_offline(model, frames: Sequence[np.ndarray], visible_masks: Optional[Sequence[Dict[int, np.ndarray]]] = None,
                 device: str = "cpu", max_objects: int = 16, min_hits: int = DEFAULT_MIN_HITS,
                 threshold: Optional[float] = None, detector: Optional[str] = None,
-                hidden_frames: Optional[int] = None) -> List[FrameResult]:
+                hidden_frames: Optional[int] = None, order_ratio: Optional[float] = None) -> List[FrameResult]:
     """Bidirectional amodal segmentation of a clip.
 
     Args:
@@ -84,6 +84,7 @@ def run_offline(model, frames: Sequence[np.ndarray], visible_masks: Optional[Seq
         detector: tracker mode: "network", "motion" or "network+motion" (None: the model's).
         hidden_frames: frames an object no longer seen is still predicted (see `AmodalSession`); the
             backward pass predicts the forward pass's hidden objects too, from what it saw after.
+        order_ratio: the depth-order rule (see `AmodalSession`; None: the model's).
 
     Returns:
         T FrameResults; identities from the forward pass.
@@ -94,7 +95,8 @@ def run_offline(model, frames: Sequence[np.ndarray], visible_masks: Optional[Seq
 
         raise InputError(f"{len(frames)} frames but {len(visible_masks)} visible-mask dicts")
     session = AmodalSession(model, device=device, max_objects=max_objects, min_hits=min_hits, threshold=threshold,
-                            report_first_frames=False, detector=detector, hidden_frames=hidden_frames)
+                            report_first_frames=False, detector=detector, hidden_frames=hidden_frames,
+                            order_ratio=order_ratio)
     forward: List[RawFrame] = []
     confirmed: set = set()
     for t, image in enumerate(frames):
@@ -105,7 +107,8 @@ def run_offline(model, frames: Sequence[np.ndarray], visible_masks: Optional[Seq
         confirmed.update(k for k, c in zip(raw.ids, ok) if c)
         forward.append(raw)
     gaps = track_gaps(forward, session.hidden_frames) if visible_masks is None else set()
-    session = AmodalSession(model, device=device, max_objects=max_objects, threshold=threshold, hidden_frames=hidden_frames)
+    session = AmodalSession(model, device=device, max_objects=max_objects, threshold=threshold, hidden_frames=hidden_frames,
+                            order_ratio=order_ratio)
     backward: List[Optional[RawFrame]] = [None] * len(frames)
     for t in reversed(range(len(frames))):
         f = forward[t]

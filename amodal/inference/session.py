@@ -168,13 +168,15 @@ class AmodalSession:
             up to this many frames, and reported while the prediction behind other objects keeps
             `model.completion.hidden_keep` of the amodal area it had when last seen (0: never;
             None: the model's `model.completion.hidden_frames`).
+        order_ratio: an object is not extended behind one that the pair's running occlusion votes
+            put behind it by this ratio (0: never; None: the model's `model.completion.order_ratio`).
     """
 
     def __init__(self, model, device: str = "cpu", max_objects: int = 16, max_lost: int = 30,
                  flow_width: Optional[int] = None,
                  min_hits: int = DEFAULT_MIN_HITS, threshold: Optional[float] = None,
                  report_first_frames: bool = True, detector: Optional[str] = None,
-                 hidden_frames: Optional[int] = None) -> None:
+                 hidden_frames: Optional[int] = None, order_ratio: Optional[float] = None) -> None:
         reuse_freed_memory()  # a frame's multi-MB tensors: no page faults each frame (amodal.utils.allocator)
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
@@ -184,7 +186,8 @@ class AmodalSession:
         self.hidden_frames = (check_int(self.cfg.hidden_frames, "model.completion.hidden_frames")
                               if hidden_frames is None else check_int(hidden_frames, "hidden_frames"))
         self.hidden_keep = check_hidden_keep(self.cfg.hidden_keep)
-        self.order_ratio = check_order_ratio(self.cfg.order_ratio)
+        self.order_ratio = (check_order_ratio(self.cfg.order_ratio) if order_ratio is None
+                            else check_order_ratio(order_ratio, "order_ratio"))
         self.votes = OrderVotes(check_order_decay(self.cfg.order_decay))  # who hides whom, per pair of ids
         self.max_objects, self.max_lost = int(max_objects), int(max_lost)
         self.report_first_frames = bool(report_first_frames)

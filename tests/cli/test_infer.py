@@ -20,7 +20,7 @@ class FakeSession:
     """Object 1 = red pixels; amodal = its bounding box widened by 4 px. Given masks used as is."""
 
     def __init__(self, model, device="cpu", max_objects=16, min_hits=2, threshold=None, detector=None,
-                 hidden_frames=None):
+                 hidden_frames=None, order_ratio=None):
         self.calls = 0
         self.interrupt_at = None
 
@@ -142,6 +142,7 @@ def test_threads_option(fake_model, video, tmp_path, capsys, keep_threads):
     ("--min-hits", "0", "--min-hits must be a positive int", "3", "min_hits", 3),
     ("--threshold", "1", "--threshold must be a probability", "0.3", "threshold", 0.3),
     ("--hidden-frames", "-2", "--hidden-frames must be an int >= 0", "0", "hidden_frames", 0),
+    ("--order-ratio", "0.5", "--order-ratio must be 0 (off) or a ratio >= 1", "0", "order_ratio", 0.0),
 ])
 def test_predictor_options_checked_before_loading_and_passed_on(fake_model, video, tmp_path, capsys, option, bad,
                                                                  message, good, attr, value):

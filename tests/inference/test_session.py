@@ -368,6 +368,8 @@ def test_hidden_frames_must_be_a_non_negative_int():
     for bad in (-1, 1.5, True, "3"):
         with pytest.raises(InputError, match="hidden_frames"):
             AmodalSession(_model(), hidden_frames=bad)
+    with pytest.raises(InputError, match="order_ratio must be 0"):
+        AmodalSession(_model(), order_ratio=0.9)
     for key, bad in (("hidden_keep", 0.0), ("order_ratio", 0.5), ("order_ratio", float("inf")), ("order_decay", 1.5),
                      ("order_ratio", True)):
         model = _model()
@@ -427,12 +429,15 @@ def test_the_object_in_front_is_not_extended_behind_the_one_it_hides(offline):
     images, masks = images[3:] * 2, masks[3:] * 2  # the large object 2 hides the small one's right end
     for ratio in (2.0, 0.0):  # votes 216 (the large one over the small) against 72 here
         model = _model()  # its head extends every object behind every other
-        model.completion.cfg.order_ratio = ratio
+        model.completion.cfg.order_ratio = ratio  # the checkpoint's setting ...
         if offline:
             res = run_offline(model, images, masks)[1]
+            assert run_offline(_model(), images, masks, order_ratio=ratio)[1].amodal.tobytes() == res.amodal.tobytes()
         else:
             session = AmodalSession(model)
             res = [session.step(img, m) for img, m in zip(images, masks)][1]
+            session = AmodalSession(_model(), order_ratio=ratio)  # ... or the caller's
+            assert [session.step(img, m) for img, m in zip(images, masks)][1].amodal.tobytes() == res.amodal.tobytes()
         big, small = res.object_ids.index(2), res.object_ids.index(1)
         assert (res.amodal[small] & res.visible[big]).any()  # hidden behind the large one: kept
         assert (res.amodal[big] & res.visible[small]).any() == (ratio == 0.0)
