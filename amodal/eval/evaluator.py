@@ -190,17 +190,17 @@ class AmodalEvaluator:
                     union = int(np.count_nonzero(pv | v))
                     self._visible.add(str(video_id), frame_index, k,
                                       [inter, union] + boundary_counts(pv, v, tol).tolist())
-        if pred_depth is not None:
-            self._add_order(str(video_id), frame_index, [k for k in ids if k in wanted], vis, gt_amodal, get, pred_depth)
+        scored = [k for k in ids if k in wanted]
+        if pred_depth is not None and len(scored) > 1:
+            v = np.stack([vis[k] for k in scored])
+            self._add_order(str(video_id), frame_index, scored, v, np.stack([get(gt_amodal, k) for k in scored]) | v,
+                            pred_depth)
 
-    def _add_order(self, video_id: str, frame_index: int, ids: List[int], vis: Mapping[int, np.ndarray],
-                   gt_amodal: Mapping[int, Optional[np.ndarray]], get: Any,
+    def _add_order(self, video_id: str, frame_index: int, ids: List[int], visible: np.ndarray, amodal: np.ndarray,
                    pred_depth: Mapping[int, Optional[int]]) -> None:
-        """Count the frame's true occluding pairs among `ids`, those ranked, those ranked right."""
-        if len(ids) < 2:
-            return
-        v = np.stack([vis[k] for k in ids])
-        m = occlusion_matrix(v, np.stack([get(gt_amodal, k) for k in ids]) | v)
+        """Count the frame's true occluding pairs among `ids` (true masks bool (N, H, W) in that order),
+        those ranked, those ranked right."""
+        m = occlusion_matrix(visible, amodal)
         pairs = ranked = correct = 0
         for a, b in zip(*np.nonzero((m >= ORDER_MIN_PIXELS) & (m > m.T))):  # a hides b
             pairs += 1
