@@ -5,8 +5,9 @@ import sys
 
 import pytest
 
-# A residual block at 160x120 with 48 channels, as the visible-mask network runs it; prints the
-# minor page faults of one block once warm and whether the thresholds were set.
+# A residual block at 160x120 with 48 channels, as the visible-mask network runs it; prints whether
+# the thresholds were set and the median minor page faults of one block once warm (the median: a
+# machine may add faults of its own now and then, such as NUMA balancing's hinting faults).
 _PROBE = """
 import ctypes, resource, sys, torch, torch.nn.functional as F
 from amodal.utils.allocator import reuse_freed_memory
@@ -22,10 +23,12 @@ def block(x):
 with torch.inference_mode():
     for _ in range(3):
         block(x)
-    r0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-    for _ in range(10):
+    faults = []
+    for _ in range(11):
+        r0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
         block(x)
-    print(applied, (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - r0) / 10)
+        faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - r0)
+    print(applied, sorted(faults)[5])
 """
 
 
@@ -47,10 +50,11 @@ def test_freed_blocks_are_reused_without_page_faults():
     mmap_applied, mmap_faults = _probe(keep_malloc=True, control="mmap")
     assert applied and not kept_applied and not mmap_applied
     # 3.7 MB maps: each from a fresh mmap, ~900 page faults apiece (the probe counts them); reused,
-    # none. glibc's adaptive defaults fall anywhere between, by the process's history, so the
-    # control fixes the threshold instead of comparing with them.
+    # none of their own (0 here; the CI machine once counted 180 a call on average, from elsewhere).
+    # glibc's adaptive defaults fall anywhere between, by the process's history, so the control fixes
+    # the threshold instead of comparing with them.
     assert mmap_faults > 1000
-    assert faults < 50
+    assert faults < mmap_faults / 10
 
 
 def test_second_call_is_a_no_op(monkeypatch):
