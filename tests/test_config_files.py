@@ -32,6 +32,28 @@ def test_the_shipped_stage_2_trains_a_motion_network_on_clips_of_frames():
     assert cfg.model.visible.motion and cfg.data.clip_length >= 2
 
 
+# Stage 1b's second round (docs/TRAINING.md, configs/default_more.yaml's header).
+ROUND_2 = ("amodal train --config configs/default_more.yaml --out runs/default_more2 --set train.init=runs/default_more/model.pt"
+           " --set train.lr=0.0007 --set train.seed=2")
+
+
+def test_stage_1b_trains_stage_1s_network_on_with_its_objective_and_stage_2_carries_it():
+    import dataclasses
+
+    stage1, more, stage2 = (load_config(str(next(p for p in CONFIGS if p.name == n)))
+                            for n in ("default.yaml", "default_more.yaml", "visible.yaml"))
+    assert more.train.init == stage1.train.out_dir + "/model.pt" and more.train.init_parts == ["completion"]
+    assert dataclasses.asdict(more.model) == dataclasses.asdict(stage1.model)
+    assert dataclasses.asdict(more.data) == dataclasses.asdict(stage1.data)
+    assert more.train.loss_weights == stage1.train.loss_weights
+    assert more.train.occluder_runs == stage1.train.occluder_runs
+    root = Path(__file__).resolve().parents[1]
+    assert ROUND_2 in (root / "docs" / "TRAINING.md").read_text()
+    assert ROUND_2 in (root / "configs" / "default_more.yaml").read_text()
+    assert f"--set train.init={more.train.out_dir}/model.pt " in ROUND_2  # round 2 starts from round 1
+    assert stage2.train.init == "runs/default_more2/model.pt"
+
+
 # The recipe's ship step (docs/TRAINING.md): tools/set_decoding.py on stage 3's model.pt with these.
 SHIP_OVERRIDES = ["model.visible.flow_preset=medium_fast"]
 
