@@ -8,7 +8,13 @@ import amodal
 from amodal.config import config_from_dict, load_config
 from amodal.models.build import build_model
 
-CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.yaml"))
+ROOT = Path(__file__).resolve().parents[1]
+CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
+
+
+def _config(name: str):
+    """The resolved config of configs/<name>."""
+    return load_config(str(ROOT / "configs" / name))
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.name for p in CONFIGS])
@@ -28,7 +34,7 @@ def test_config_file_loads_and_builds(path):
 
 
 def test_the_shipped_stage_2_trains_a_motion_network_on_clips_of_frames():
-    cfg = load_config(str(next(p for p in CONFIGS if p.name == "visible.yaml")))
+    cfg = _config("visible.yaml")
     assert cfg.model.visible.motion and cfg.data.clip_length >= 2
 
 
@@ -40,18 +46,16 @@ ROUND_2 = ("amodal train --config configs/default_more.yaml --out runs/default_m
 def test_stage_1b_trains_stage_1s_network_on_with_its_objective_and_stage_2_carries_it():
     import dataclasses
 
-    stage1, more, stage2 = (load_config(str(next(p for p in CONFIGS if p.name == n)))
-                            for n in ("default.yaml", "default_more.yaml", "visible.yaml"))
+    stage1, more, stage2 = (_config(n) for n in ("default.yaml", "default_more.yaml", "visible.yaml"))
     assert more.train.init == stage1.train.out_dir + "/model.pt" and more.train.init_parts == ["completion"]
     assert dataclasses.asdict(more.model) == dataclasses.asdict(stage1.model)
     assert dataclasses.asdict(more.data) == dataclasses.asdict(stage1.data)
     assert more.train.loss_weights == stage1.train.loss_weights
     assert more.train.occluder_runs == stage1.train.occluder_runs
-    root = Path(__file__).resolve().parents[1]
-    assert ROUND_2 in (root / "docs" / "TRAINING.md").read_text()
-    assert ROUND_2 in (root / "configs" / "default_more.yaml").read_text()
+    assert ROUND_2 in (ROOT / "docs" / "TRAINING.md").read_text()
+    assert ROUND_2 in (ROOT / "configs" / "default_more.yaml").read_text()
     assert f"--set train.init={more.train.out_dir}/model.pt " in ROUND_2  # round 2 starts from round 1
-    assert stage2.train.init == "runs/default_more2/model.pt"
+    assert stage2.train.init == "runs/default_more2/model.pt" and "--out runs/default_more2 " in ROUND_2
 
 
 # The recipe's ship step (docs/TRAINING.md): tools/set_decoding.py on stage 3's model.pt with these.
@@ -64,12 +68,11 @@ def test_the_shipped_checkpoint_is_what_the_last_stage_of_the_recipe_describes()
     from amodal.config import apply_overrides, config_to_dict
     from amodal.engine.checkpoint import load_checkpoint
 
-    stage3 = load_config(str(next(p for p in CONFIGS if p.name == "visible_hqflow.yaml")))
-    stage2 = load_config(str(next(p for p in CONFIGS if p.name == "visible.yaml")))
+    stage3, stage2 = _config("visible_hqflow.yaml"), _config("visible.yaml")
     assert stage3.train.init == stage2.train.out_dir + "/model.pt"  # stage 3 fine-tunes stage 2
     recipe = config_from_dict(apply_overrides(config_to_dict(stage3), SHIP_OVERRIDES))
     assert "set_decoding.py runs/default_hqflow/model.pt amodal/weights/default.pt " + " ".join(SHIP_OVERRIDES) in \
-        (Path(__file__).resolve().parents[1] / "docs" / "TRAINING.md").read_text()
+        (ROOT / "docs" / "TRAINING.md").read_text()
     # resolved as loading does: keys added since the checkpoint was written take their defaults
     shipped = config_from_dict(load_checkpoint(Path(amodal.__file__).parent / "weights" / "default.pt")["config"])
     assert dataclasses.asdict(shipped.model.visible) == dataclasses.asdict(recipe.model.visible)

@@ -50,7 +50,7 @@ def test_freed_blocks_are_reused_without_page_faults():
     mmap_applied, mmap_faults = _probe(keep_malloc=True, control="mmap")
     assert applied and not kept_applied and not mmap_applied
     # 3.7 MB maps: each from a fresh mmap, ~900 page faults apiece (the probe counts them); reused,
-    # none of their own (0 here; the CI machine once counted 180 a call on average, from elsewhere).
+    # none of their own (0 here; the CI machine once counted 180 a call on average, cause not known).
     # glibc's adaptive defaults fall anywhere between, by the process's history, so the control fixes
     # the threshold instead of comparing with them.
     assert mmap_faults > 1000
