@@ -43,6 +43,7 @@ class VisibleConfig:
     hole_area: int = 64  # holes up to this many input pixels inside an instance are filled
     motion: bool = False  # the network also sees the previous frame (motion separates objects from clutter)
     flow: bool = False  # ... and the optical flow between the two frames (needs motion)
+    rgb: bool = True  # the network sees the frames' colours; false: the flow alone (needs flow; still objects are not seen)
     flow_preset: str = "ultrafast"  # DIS preset of that flow: "ultrafast", "medium" or "medium_fast" (amodal.models.motion_flow)
     flow_camera: str = "median"  # camera motion taken out of it: "median" shift or "homography"
     refine_radius: int = 0  # decoding: guided-filter radius (input pixels) snapping outlines to image edges; 0: off

@@ -86,11 +86,12 @@ def compute_losses(model: "AmodalModel", batch: "ClipBatch", cfg: "Config", rng:
         pred = run_clip(model.completion, model.completion.cfg, objs, erasers, reference=ref)
         terms.update(clip_losses(pred, objs, erasers, weights, supervised))
     if model.visible is not None:
-        from amodal.losses.visible_picks import pick_visible_frames
+        from amodal.losses.visible_picks import STATIC_PROBABILITY, pick_visible_frames
 
         b, t = batch.visible_ids.shape[:2]
         motion = model.visible.motion
-        bi, ti, pi = (torch.as_tensor(a) for a in pick_visible_frames(b, t, visible_frames, rng, motion))
+        static = STATIC_PROBABILITY if model.visible.rgb else 0.0  # flow alone sees nothing without motion
+        bi, ti, pi = (torch.as_tensor(a) for a in pick_visible_frames(b, t, visible_frames, rng, motion, static))
         out = model.visible(frames[bi, ti], frames[bi, pi] if motion else None)
         for name, value in model.visible.loss(out, batch.visible_ids[bi, ti], cfg.train.offset_balance).items():
             terms[name if name.startswith(VISIBLE_PREFIX) else VISIBLE_PREFIX + name] = value

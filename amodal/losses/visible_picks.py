@@ -17,7 +17,7 @@ STATIC_PROBABILITY = 0.1
 
 
 def pick_visible_frames(clips: int, length: int, n: int, rng: np.random.Generator,
-                        motion: bool = False) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+                        motion: bool = False, static: float = STATIC_PROBABILITY) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Frames for the visible-net terms.
 
     Args:
@@ -26,6 +26,8 @@ def pick_visible_frames(clips: int, length: int, n: int, rng: np.random.Generato
         n: frames wanted per clip (at most T, or T - 1 with motion when T >= 2).
         rng: the draws.
         motion: also pick an earlier frame for each picked frame.
+        static: share of the picks whose earlier frame is the frame itself (0 for a network that sees
+            the flow alone: without motion it sees nothing).
 
     Returns:
         int64 (B * n',) clip indices, frame indices and earlier-frame indices (equal to the frame
@@ -38,5 +40,5 @@ def pick_visible_frames(clips: int, length: int, n: int, rng: np.random.Generato
     k = min(n, length - 1)
     pick = np.stack([rng.choice(np.arange(1, length), size=k, replace=False) for _ in range(clips)]).reshape(-1)
     gaps = rng.integers(1, MAX_GAP + 1, size=pick.shape)
-    gaps = np.where(rng.random(pick.shape) < STATIC_PROBABILITY, 0, np.minimum(gaps, pick))
+    gaps = np.where(rng.random(pick.shape) < static, 0, np.minimum(gaps, pick))
     return np.repeat(np.arange(clips), k), pick, pick - gaps

@@ -30,6 +30,8 @@ Design (chosen for 30 frames/s of the whole pipeline on a 2-core CPU):
 * Flow input (`cfg.flow`, with `cfg.motion`): two more channels, the DIS optical flow between
   the two frames relative to the frame's median motion (`amodal.models.motion_flow`): the
   correspondences the small stem could not find itself, computed the same way on any video.
+* Flow alone (`cfg.rgb` false, with `cfg.flow`): the stem sees only the two flow channels, no
+  colours: objects are what moves on its own, whatever its texture (a still object is not seen).
 """
 from __future__ import annotations
 
@@ -151,10 +153,13 @@ class VisibleNet(nn.Module):
         if cfg.flow and not cfg.motion:
             raise ConfigError("model.visible.flow is computed from the previous frame: it needs model.visible.motion: true")
         check_flow_settings(cfg.flow_preset, cfg.flow_camera)
+        if not cfg.rgb and not cfg.flow:
+            raise ConfigError("model.visible.rgb: false leaves the network the flow alone: it needs model.visible.flow: true")
         self.motion = bool(cfg.motion)  # also sees the previous frame
         self.flow = bool(cfg.flow)  # ... and the optical flow between the two
+        self.rgb = bool(cfg.rgb)  # ... or only that flow (no colours: what transfers from a synthetic world)
         # RGB of this frame, of the previous one (motion), flow (dx, dy) between them
-        self.in_channels = 3 + 3 * self.motion + 2 * self.flow
+        self.in_channels = (3 + 3 * self.motion) * self.rgb + 2 * self.flow
         self.stem = nn.Sequential(ConvBN(self.in_channels, w, 3, 2), nn.ReLU(inplace=True), SepBlock(w, w))  # 1/2
         self.enc1 = nn.Sequential(SepBlock(w, 2 * w, 2), SepBlock(2 * w, 2 * w))  # 1/4
         extra = cfg.extra_blocks  # more depth where the maps are small: cheap capacity and context
@@ -225,9 +230,12 @@ class VisibleNet(nn.Module):
         elif flow is None:
             flow = relative_flow(x[:, :3], None if previous is None else x[:, 3:], self.cfg.flow_preset,
                                  self.cfg.flow_camera)
-        x = (x * (1.0 / _STD)).sub_(_MEAN / _STD)
-        if flow is not None:
-            x = torch.cat([x, flow], 1)
+        if not self.rgb:
+            x = flow
+        else:
+            x = (x * (1.0 / _STD)).sub_(_MEAN / _STD)
+            if flow is not None:
+                x = torch.cat([x, flow], 1)
         x = x.contiguous(memory_format=torch.channels_last)  # ~1.8x faster training than NCHW on CPU
         e0 = self.stem(x)
         e1 = self.enc1(e0)

@@ -170,3 +170,34 @@ def test_occluder_front_sets_how_often_synthetic_occluders_are_in_front(monkeypa
     in_front = np.concatenate([e.front.ravel() for e in drawn])
     assert applied.sum() > 0
     assert in_front[applied].all() if front == 1.0 else not in_front.any()
+
+
+@pytest.mark.parametrize("rgb", [True, False])
+def test_a_flow_alone_visible_net_is_trained_on_moving_pairs_only(monkeypatch, rgb):
+    """With model.visible.rgb false the visible net never gets a frame as its own previous frame
+    (it would see no flow and nothing else); with colours it does, as at a stream's first frame."""
+    from amodal.data.clips import ClipBatch
+    from amodal.models.visible import VisibleNet
+
+    cfg = _cfg()
+    cfg.model.visible.enabled = True
+    cfg.model.visible.width = 8
+    cfg.model.visible.input_height, cfg.model.visible.input_width = 32, 48
+    cfg.model.visible.motion = cfg.model.visible.flow = True
+    cfg.model.visible.rgb = rgb
+    cfg.train.loss_weights = {"visible_fit": 0.0, "occluder_synthesis": 0.0, "next_visible": 0.0,
+                              "temporal_consistency": 0.0}
+    pairs = []
+    real = VisibleNet.forward
+    monkeypatch.setattr(VisibleNet, "forward", lambda self, images, previous=None, **k:
+                        pairs.extend(torch.equal(a, b) for a, b in zip(images, previous)) or real(self, images, previous, **k))
+    frames = torch.from_numpy(np.random.default_rng(0).integers(0, 255, (8, 3, 3, 32, 48), dtype=np.uint8))
+    ids = torch.zeros(8, 3, 32, 48, dtype=torch.long)
+    ids[:, :, 8:20, 10:30] = 1
+    batch = ClipBatch(frames, ids, torch.ones(8, 1, dtype=torch.bool), torch.eye(2, 3).expand(8, 2, 1, 2, 3).clone())
+    model = build_model(cfg)
+    for seed in range(6):
+        terms = compute_losses(model, batch, cfg, np.random.default_rng(seed), visible_frames=2)
+        assert torch.isfinite(terms["total"])
+    assert len(pairs) == 6 * 8 * 2  # per picked frame: was it its own previous frame?
+    assert any(pairs) == rgb

@@ -28,3 +28,9 @@ def test_with_motion_each_frame_has_an_earlier_one_within_the_gap():
 def test_with_motion_and_single_frame_clips_the_frame_is_its_own_earlier_frame():
     bi, ti, pi = pick_visible_frames(3, 1, 2, np.random.default_rng(0), motion=True)
     assert bi.tolist() == [0, 1, 2] and ti.tolist() == [0, 0, 0] and pi.tolist() == [0, 0, 0]
+
+
+def test_a_flow_alone_network_is_never_given_a_frame_without_motion():
+    bi, ti, pi = pick_visible_frames(2000, 3, 1, np.random.default_rng(0), motion=True, static=0.0)
+    gaps = ti - pi
+    assert gaps.min() == 1 and gaps.max() == MAX_GAP

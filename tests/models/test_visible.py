@@ -342,6 +342,23 @@ def test_flow_net_takes_the_flow_between_the_two_frames():
         VisibleNet(tiny_cfg(flow=True))
 
 
+def test_flow_alone_net_reads_the_flow_and_not_the_colours():
+    torch.manual_seed(0)
+    net = VisibleNet(tiny_cfg(motion=True, flow=True, rgb=False)).eval()
+    assert net.in_channels == 2
+    rng = np.random.default_rng(0)
+    x = torch.from_numpy(rng.random((2, 3, H, W), dtype=np.float32))
+    flow = torch.from_numpy(rng.normal(0, 1, (2, 2, H, W)).astype(np.float32))
+    with torch.no_grad():
+        out = net(x, torch.roll(x, 3, dims=-1), sized=True, flow=flow).fg
+        recoloured = net(1.0 - x, x, sized=True, flow=flow).fg  # other colours, other frame before, same flow
+        assert torch.equal(out, recoloured)
+        assert not torch.allclose(out, net(x, x, sized=True, flow=-flow).fg)
+        assert torch.equal(net(x).fg, net(1.0 - x).fg)  # no previous frame: no flow, nothing else seen
+    with pytest.raises(ConfigError, match="needs model.visible.flow"):
+        VisibleNet(tiny_cfg(motion=True, rgb=False))
+
+
 def _moving_and_still_squares(rng: np.random.Generator):
     """Two frames with two identical squares on noise: one moved between them (the object), one did
     not (background clutter). Returns (previous, current) float (3, H, W), the current id map and
