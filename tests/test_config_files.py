@@ -38,9 +38,12 @@ def test_the_shipped_stage_2_trains_a_motion_network_on_clips_of_frames():
     assert cfg.model.visible.motion and cfg.data.clip_length >= 2
 
 
-# Stage 1b's second round (docs/TRAINING.md, configs/default_more.yaml's header).
-ROUND_2 = ("amodal train --config configs/default_more.yaml --out runs/default_more2 --set train.init=runs/default_more/model.pt"
-           " --set train.lr=0.0007 --set train.seed=2")
+# Stage 1b's later rounds (docs/TRAINING.md, configs/default_more.yaml's header): round n starts from round n-1.
+LATER_ROUNDS = [f"amodal train --config configs/default_more.yaml --out runs/default_more{n} --set train.init={init}"
+                f" --set train.lr={lr} --set train.seed={n}{tail}"
+                for n, init, lr, tail in ((2, "runs/default_more/model.pt", 0.0007, ""),
+                                          (3, "runs/default_more2/model.pt", 0.0005, " --set train.val_every=0"),
+                                          (4, "runs/default_more3/model.pt", 0.0003, " --set train.val_every=0"))]
 
 
 def test_stage_1b_trains_stage_1s_network_on_with_its_objective_and_stage_2_carries_it():
@@ -52,10 +55,13 @@ def test_stage_1b_trains_stage_1s_network_on_with_its_objective_and_stage_2_carr
     assert dataclasses.asdict(more.data) == dataclasses.asdict(stage1.data)
     assert more.train.loss_weights == stage1.train.loss_weights
     assert more.train.occluder_runs == stage1.train.occluder_runs
-    assert ROUND_2 in (ROOT / "docs" / "TRAINING.md").read_text()
-    assert ROUND_2 in (ROOT / "configs" / "default_more.yaml").read_text()
-    assert f"--set train.init={more.train.out_dir}/model.pt " in ROUND_2  # round 2 starts from round 1
-    assert stage2.train.init == "runs/default_more2/model.pt" and "--out runs/default_more2 " in ROUND_2
+    outs = [more.train.out_dir]
+    for command in LATER_ROUNDS:
+        assert command in (ROOT / "docs" / "TRAINING.md").read_text()
+        assert command in (ROOT / "configs" / "default_more.yaml").read_text()
+        assert f" --set train.init={outs[-1]}/model.pt " in command  # from the round before
+        outs.append(command.split(" --out ")[1].split()[0])
+    assert stage2.train.init == outs[-1] + "/model.pt"  # stage 2 carries the last round
 
 
 # The recipe's ship step (docs/TRAINING.md): tools/set_decoding.py on stage 3's model.pt with these.

@@ -53,6 +53,16 @@ def test_resume_equals_uninterrupted(tmp_path, data):
         assert torch.equal(a, b), k
 
 
+def test_periodic_validation_does_not_change_the_weights(tmp_path, data):
+    # the recipe's later stage-1b rounds run with train.val_every=0 (docs/TRAINING.md)
+    validated = train(_cfg(data, **{"train.val_every": 1}), str(tmp_path / "a"), show_progress=False)["model"]
+    assert (tmp_path / "a" / "val.json").is_file()
+    silent = train(_cfg(data, **{"train.val_every": 0}), str(tmp_path / "b"), show_progress=False)["model"]
+    assert not (tmp_path / "b" / "val.json").exists()
+    for (k, a), (_, b) in zip(validated.state_dict().items(), silent.state_dict().items()):
+        assert torch.equal(a, b), k
+
+
 def test_nan_loss_stops_with_step(tmp_path, data, monkeypatch):
     import amodal.losses as losses
 
