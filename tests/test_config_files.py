@@ -43,7 +43,8 @@ LATER_ROUNDS = [f"amodal train --config configs/default_more.yaml --out runs/def
                 f" --set train.lr={lr} --set train.seed={n}{tail}"
                 for n, init, lr, tail in ((2, "runs/default_more/model.pt", 0.0007, ""),
                                           (3, "runs/default_more2/model.pt", 0.0005, " --set train.val_every=0"),
-                                          (4, "runs/default_more3/model.pt", 0.0003, " --set train.val_every=0"))]
+                                          (4, "runs/default_more3/model.pt", 0.0003, " --set train.val_every=0"),
+                                          (5, "runs/default_more4/model.pt", 0.0002, " --set train.val_every=0"))]
 
 
 def test_stage_1b_trains_stage_1s_network_on_with_its_objective_and_stage_2_carries_it():
