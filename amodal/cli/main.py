@@ -2,7 +2,8 @@
 
 Each subcommand module defines `HELP: str`, `add_arguments(parser)` and `run(args) -> int`,
 and imports heavy libraries (torch, cv2, ...) inside `run` so that `amodal --help` is fast.
-User errors (`AmodalError`) print one line `amodal <cmd>: error: ...` and exit 2.
+User errors (`AmodalError`) and operating-system errors (`OSError`: a folder that cannot be made, a
+file that cannot be read or written) print one line `amodal <cmd>: error: ...` and exit 2.
 """
 from __future__ import annotations
 
@@ -79,9 +80,19 @@ def main(argv: Optional[List[str]] = None) -> int:
         message = " ".join(part.strip() for part in str(exc).splitlines() if part.strip())  # always one line
         print(f"amodal {args.command}: error: {message}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a folder that cannot be made, a file that cannot be read or written
+        print(f"amodal {args.command}: error: {_os_error_line(exc)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"amodal {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+def _os_error_line(exc: OSError) -> str:
+    """One line for an operating-system error: 'PATH: reason' (e.g. '/data/out: Not a directory')."""
+    reason = exc.strerror or str(exc)
+    paths = [str(p) for p in (exc.filename, exc.filename2) if p is not None]
+    return f"{' -> '.join(paths)}: {reason}" if paths else reason
 
 
 if __name__ == "__main__":  # pragma: no cover

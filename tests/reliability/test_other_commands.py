@@ -234,3 +234,24 @@ def test_synth_out_holding_the_config_is_refused(tmp_path, capsys):
     _one_error(*run_cli(capsys, "synth", "--out", folder, "--config", config, "--overwrite", "--quiet"), "synth",
                "contains the input", "synth.yaml")
     assert config.read_text() == "frames: 2\n"
+
+
+def _out_under_a_file(tmp_path: Path) -> Path:
+    """An output path whose parent is a regular file: no folder can be made there."""
+    blocker = tmp_path / "a_file.txt"
+    blocker.write_text("not a folder")
+    return blocker / "out"
+
+
+@pytest.mark.parametrize("command", ["synth", "eval", "convert"])
+def test_output_that_cannot_be_made_is_one_line(command, tmp_path, capsys):
+    """An --out the system refuses (here under a file) is one line naming it, exit 2: no traceback."""
+    out = _out_under_a_file(tmp_path)
+    args = {
+        "synth": ["synth", "--out", out, "--videos", "1", "--frames", "2", "--size", "64x48", "--quiet", "--no-mp4"],
+        "eval": ["eval", "--gt", _gt(tmp_path / "gt.json"), "--pred", _pred(tmp_path / "p.json"), "--given-visible",
+                 "--out", out],
+        "convert": ["convert", "movi", _movi_video(tmp_path / "movi"), "--out", out / "movi.json"],
+    }[command]
+    _one_error(*run_cli(capsys, *args), command, str(tmp_path / "a_file.txt"), "Not a directory")
+    assert (tmp_path / "a_file.txt").read_text() == "not a folder"

@@ -273,3 +273,11 @@ def test_overwrite_refuses_the_home_folder(tmp_path, monkeypatch):
     (home / "out" / "old.json").write_text("{}")
     assert prepare_output_dir(home / "out", overwrite=True) == home / "out"  # a sub-folder is fine
     assert list((home / "out").iterdir()) == []
+
+
+def test_cli_out_that_cannot_be_made_is_one_line(tmp_path, video, checkpoint, capsys):
+    blocker = tmp_path / "a_file.txt"
+    blocker.write_text("not a folder")
+    code, err = _infer(capsys, video, "--out", blocker / "out", "--checkpoint", checkpoint)
+    _refused(code, err, str(blocker), "Not a directory")
+    assert blocker.read_text() == "not a folder"
