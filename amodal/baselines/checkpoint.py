@@ -14,7 +14,6 @@ Where a runner looks for its checkpoint (first hit wins):
 from __future__ import annotations
 
 import os
-import pickle
 from pathlib import Path
 from typing import Any, Dict, Optional, Union
 
@@ -77,18 +76,10 @@ def load_baseline_checkpoint(path: PathLike, name: str) -> Dict[str, Any]:
         CheckpointError: missing or unreadable file, pickled objects, other format version,
             missing keys, or a checkpoint of another model.
     """
-    import torch
+    from amodal.utils.weights_file import read_weights_file
 
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint not found: {path}")
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise CheckpointError(f"{path}: refused to load (not a plain weights file): {first}") from None
-    except Exception as exc:  # truncated / not a torch file
-        raise CheckpointError(f"{path}: cannot read checkpoint ({type(exc).__name__}: {exc})") from None
+    ckpt = read_weights_file(path)
     if not isinstance(ckpt, dict):
         raise CheckpointError(f"{path}: not a baseline checkpoint (a {type(ckpt).__name__}, expected a dict)")
     missing = [k for k in ("format_version", "model", "config", "state_dict", "step") if k not in ckpt]

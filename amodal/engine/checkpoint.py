@@ -8,7 +8,6 @@ missing and unexpected keys).
 from __future__ import annotations
 
 import io
-import pickle
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple, Union
 
@@ -17,6 +16,7 @@ import torch
 from amodal.config import Config, config_from_dict, config_to_dict
 from amodal.errors import AmodalError, CheckpointError, LibraryOrderError
 from amodal.utils.files import atomic_write_bytes
+from amodal.utils.weights_file import read_weights_file
 
 FORMAT_VERSION = 1
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[1] / "weights" / "default.pt"
@@ -78,15 +78,7 @@ def load_checkpoint(path: PathLike) -> Dict[str, Any]:
         CheckpointError: missing/unreadable file, pickled objects, wrong format version, missing keys.
     """
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint not found: {path}")
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(f"{path}: refused, the file holds pickled code or objects, not only weights ({first})") from None
-    except (RuntimeError, EOFError, OSError, ValueError) as exc:
-        raise CheckpointError(f"{path}: not a readable checkpoint ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from None
+    ckpt = read_weights_file(path)
     if not isinstance(ckpt, dict):
         raise CheckpointError(f"{path}: expected a checkpoint dict, got {type(ckpt).__name__}")
     version = ckpt.get("format_version")

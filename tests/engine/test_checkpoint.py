@@ -78,3 +78,21 @@ def test_missing_and_unexpected_keys_are_listed():
     state["completion.extra"] = torch.zeros(1)
     with pytest.raises(CheckpointError, match=r"missing keys: completion.head.weight.*unexpected keys: completion.extra"):
         load_state_strict(model, state)
+
+
+def test_a_file_that_is_no_torch_file_is_named_so(tmp_path):
+    """A config, a video or an empty file given as checkpoint: 'not a checkpoint', not 'pickled code'."""
+    config = tmp_path / "default.yaml"
+    config.write_text("model:\n  completion:\n    width: 16\n")
+    with pytest.raises(CheckpointError, match=r"default\.yaml: not a checkpoint \(not a PyTorch weights file: it starts"):
+        load_checkpoint(config)
+    empty = tmp_path / "empty.pt"
+    empty.write_bytes(b"")
+    with pytest.raises(CheckpointError, match=r"empty\.pt: not a checkpoint \(not a PyTorch weights file: empty\)"):
+        load_checkpoint(empty)
+    cut = tmp_path / "cut.pt"
+    buf = io.BytesIO()
+    torch.save({"format_version": FORMAT_VERSION, "config": {}, "model": {}, "step": 0}, buf)
+    cut.write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
+    with pytest.raises(CheckpointError, match=r"cut\.pt: not a readable checkpoint"):
+        load_checkpoint(cut)
