@@ -22,7 +22,9 @@ With a non-zero `anchor` loss weight, a frozen copy of the starting completion n
 the trained one on the same inputs, and the `anchor` term keeps the predictions on other objects'
 visible pixels close to it: the self-supervised terms say little there (it is "don't care" for
 them), so without it a few steps on one video can drift into spreading objects over their
-neighbours. The held-back loss never includes `anchor` (it is the plain self-supervised objective).
+neighbours. With a non-zero `future_teacher` weight the same frozen copy is that term's teacher
+(`amodal.losses.future_teacher`). The held-back loss never includes either (it is the plain
+self-supervised objective).
 """
 from __future__ import annotations
 
@@ -147,16 +149,15 @@ def _trainable_view(model: nn.Module, cfg: Config) -> nn.Module:
     return model
 
 
-def _frozen_reference(view: nn.Module, cfg: Config) -> Optional[nn.Module]:
-    """A frozen eval-mode copy of the starting completion net, when the `anchor` term is weighted."""
+def _frozen_start(view: nn.Module, cfg: Config) -> Optional[nn.Module]:
+    """A frozen eval-mode copy of the starting completion net, when the `anchor` or the `future_teacher`
+    term is weighted (the one serves as both the anchor's reference and the teacher)."""
     from amodal.losses import resolve_weights
 
-    if not resolve_weights(cfg).get("anchor", 0.0):
+    weights = resolve_weights(cfg)
+    if not (weights.get("anchor", 0.0) or weights.get("future_teacher", 0.0)):
         return None
-    ref = view.completion.fused_for_inference()  # eval mode, BatchNorm folded: same function, cheaper
-    for p in ref.parameters():
-        p.requires_grad_(False)
-    return ref
+    return view.completion.frozen()  # eval mode, BatchNorm folded: same function, cheaper
 
 
 def _state(module: nn.Module) -> Dict[str, torch.Tensor]:
@@ -207,7 +208,7 @@ def adapt_model(model: nn.Module, cfg: Config, dataset_json: Union[str, Path], d
                          f"has {longest}")
     val_sel = pick_evenly(val_idx, a.max_val_clips)
     view = _trainable_view(model, cfg)
-    reference = _frozen_reference(view, cfg)
+    frozen_start = _frozen_start(view, cfg)
     params = [p for p in view.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=t.lr, weight_decay=t.weight_decay)
     batches = _Batches(train_idx, t.batch_size, t.seed)
@@ -245,7 +246,8 @@ def adapt_model(model: nn.Module, cfg: Config, dataset_json: Union[str, Path], d
             for group in optimizer.param_groups:
                 group["lr"] = lr
             batch = collate_clips([train_ds[item] for item in batches(step)]).to(dev)
-            losses = compute_losses(view, batch, cfg, np.random.default_rng([t.seed, step]), reference=reference)
+            losses = compute_losses(view, batch, cfg, np.random.default_rng([t.seed, step]), reference=frozen_start,
+                                    teacher=frozen_start)
             if not bool(torch.isfinite(losses["total"]).item()):
                 reason = "non-finite loss"
                 break

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import time
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Sequence
 
 import numpy as np
 import torch
@@ -33,15 +33,17 @@ GRAD_CLIP = 5.0
 class TrainStep(nn.Module):
     """Wraps the model so DistributedDataParallel sees one forward per step (returns the loss dict)."""
 
-    def __init__(self, model: nn.Module, cfg: Config) -> None:
+    def __init__(self, model: nn.Module, cfg: Config, teacher: Optional[nn.Module] = None) -> None:
         super().__init__()
         self.model = model
         self.cfg = cfg
+        self._teacher = (teacher,)  # frozen: kept out of the submodules (state dict, DDP's parameters)
 
     def forward(self, batch, rng: np.random.Generator) -> Dict[str, torch.Tensor]:
         from amodal.losses import compute_losses
 
-        return compute_losses(self.model, batch, self.cfg, rng, visible_frames=self.cfg.train.visible_frames)
+        return compute_losses(self.model, batch, self.cfg, rng, visible_frames=self.cfg.train.visible_frames,
+                              teacher=self._teacher[0])
 
 
 INIT_PARTS = ("visible", "completion")
@@ -85,17 +87,33 @@ def _check_config(cfg: Config) -> None:
                           "(set train.init_parts=[completion])")
 
 
-def load_init(model: nn.Module, cfg: Config) -> None:
-    """Start `model` from `cfg.train.init`: the networks named in `train.init_parts` are loaded
-    strictly from it; the others keep their random initialisation (e.g. a visible-mask network of
-    a new width trained from scratch beside a completion network from an earlier stage)."""
+def load_init(model: nn.Module, cfg: Config, parts: Optional[Sequence[str]] = None) -> None:
+    """Start `model` from `cfg.train.init`: the networks named in `parts` (default `train.init_parts`)
+    are loaded strictly from it; the others keep their random initialisation (e.g. a visible-mask
+    network of a new width trained from scratch beside a completion network from an earlier stage)."""
     init = load_checkpoint(cfg.train.init)
-    for part in cfg.train.init_parts:
+    for part in cfg.train.init_parts if parts is None else parts:
         prefix = part + "."
         state = {k[len(prefix):]: v for k, v in init["model"].items() if k.startswith(prefix)}
         if not state:
             raise CheckpointError(f"{cfg.train.init}: has no '{part}' network to start from (train.init_parts)")
         load_state_strict(getattr(model, part), state, f"{cfg.train.init} ({part})")
+
+
+def future_teacher(cfg: Config, device: torch.device) -> Optional[nn.Module]:
+    """The frozen teacher of the `future_teacher` term: `train.init`'s completion network (also when
+    resuming: the weights training started from), or None when the term has no weight."""
+    from amodal.losses import resolve_weights
+    from amodal.models.build import build_model
+
+    if not resolve_weights(cfg).get("future_teacher", 0.0):
+        return None
+    if not cfg.train.init:
+        raise ConfigError("train.loss_weights.future_teacher needs train.init: the teacher is the completion "
+                          "network training starts from")
+    start = build_model(cfg)
+    load_init(start, cfg, ["completion"])
+    return start.completion.frozen().to(device)
 
 
 def _loader(cfg: Config, info: DistInfo, start: int, seed: int, show_progress: bool):
@@ -199,7 +217,7 @@ def _train(cfg, run, resume, overwrite, stop_after, info, show_progress, build_m
         optimizer.load_state_dict(ckpt["optimizer"])
         set_rng_state(ckpt.get("rng", {}))
         start = int(ckpt["step"])
-    step_module: nn.Module = TrainStep(model, cfg)
+    step_module: nn.Module = TrainStep(model, cfg, future_teacher(cfg, info.device))
     if info.enabled:
         step_module = nn.parallel.DistributedDataParallel(
             step_module, device_ids=[info.device.index] if info.device.type == "cuda" else None)

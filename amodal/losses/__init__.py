@@ -27,6 +27,7 @@ DEFAULT_LOSS_WEIGHTS: Dict[str, float] = {
     "temporal_consistency": 0.1,
     "amodal_supervised": 1.0,
     "anchor": 0.0,
+    "future_teacher": 0.0,
 }
 VISIBLE_PREFIX = "vis_"
 OCCLUDER_PROBABILITY = 0.5  # fraction of object-frames that get a synthetic occluder
@@ -51,7 +52,8 @@ def resolve_weights(cfg: "Config") -> Dict[str, float]:
 
 
 def compute_losses(model: "AmodalModel", batch: "ClipBatch", cfg: "Config", rng: np.random.Generator,
-                   visible_frames: int = 2, reference: Optional["torch.nn.Module"] = None) -> Dict[str, "torch.Tensor"]:
+                   visible_frames: int = 2, reference: Optional["torch.nn.Module"] = None,
+                   teacher: Optional["torch.nn.Module"] = None) -> Dict[str, "torch.Tensor"]:
     """All loss terms of one training batch, plus "total".
 
     Args:
@@ -63,6 +65,9 @@ def compute_losses(model: "AmodalModel", batch: "ClipBatch", cfg: "Config", rng:
         reference: a frozen completion net (the weights adaptation started from); with a non-zero
             `anchor` weight, the `anchor` term keeps predictions on other objects' visible pixels
             close to it. None: no `anchor` term.
+        teacher: a frozen completion net (the one training started from); with a non-zero
+            `future_teacher` weight, the `future_teacher` term fits the causal predictions to its
+            forward and backward passes' average (`amodal.losses.future_teacher`). None: no such term.
     """
     import torch
 
@@ -85,6 +90,10 @@ def compute_losses(model: "AmodalModel", batch: "ClipBatch", cfg: "Config", rng:
         ref = reference if weights.get("anchor", 0.0) else None
         pred = run_clip(model.completion, model.completion.cfg, objs, erasers, reference=ref)
         terms.update(clip_losses(pred, objs, erasers, weights, supervised))
+        if weights.get("future_teacher", 0.0) and teacher is not None:
+            from amodal.losses.future_teacher import future_teacher_loss
+
+            terms["future_teacher"] = future_teacher_loss(teacher, pred, objs, erasers)
     if model.visible is not None:
         from amodal.losses.visible_picks import STATIC_PROBABILITY, pick_visible_frames
 

@@ -171,6 +171,13 @@ class CompletionNet(nn.Module):
                 mod[1] = nn.Identity()
         return net
 
+    def frozen(self) -> "CompletionNet":
+        """`fused_for_inference` without gradients: a fixed reference or teacher beside training."""
+        net = self.fused_for_inference()
+        for p in net.parameters():
+            p.requires_grad_(False)
+        return net
+
     def forward(self, inputs: torch.Tensor, groups: Optional[torch.Tensor] = None) -> torch.Tensor:
         """inputs (N, C, S, S), groups (N,) -> logits (N, 1, S, S)."""
         if inputs.ndim != 4 or inputs.shape[1] != self.in_channels:

@@ -84,14 +84,16 @@ def test_too_short_video_is_refused(tmp_path):
         adapt_model(model, finetune_config(base, None, FAST), short)
 
 
-def test_anchor_weight_changes_training_but_not_the_held_back_loss(data):
-    """The anchor is a training term only: the held-back loss of the start is the same with or without it."""
+@pytest.mark.parametrize("term", ["anchor", "future_teacher"])
+def test_a_term_of_the_starting_network_changes_training_but_not_the_held_back_loss(data, term):
+    """The anchor and the future teacher (both the frozen starting network) are training terms only: the
+    held-back loss of the start is the same with or without them."""
     runs = {}
     for w in (0.0, 5.0):
         model, base = _model()
-        cfg = finetune_config(base, None, FAST + ["train.steps=2", f"train.loss_weights.anchor={w}",
+        cfg = finetune_config(base, None, FAST + ["train.steps=2", f"train.loss_weights.{term}={w}",
                                                   "train.lr=0.01"])
         runs[w] = (adapt_model(model, cfg, data), model)
     assert runs[0.0][0].loss_before == runs[5.0][0].loss_before
-    assert all("anchor" not in h for h in runs[5.0][0].history)
+    assert all(term not in h for h in runs[5.0][0].history)
     assert not _same(runs[0.0][1].completion, runs[5.0][1].completion)

@@ -180,3 +180,23 @@ def test_a_worker_lost_mid_send_is_a_training_error_even_without_a_message(tmp_p
     monkeypatch.setattr(trainer, "_train", broken)
     with pytest.raises(TrainingError, match=rf"worker died \({why}\); the last good checkpoint is none"):
         train(_cfg(data), str(tmp_path / "run"), show_progress=False)
+
+
+def test_future_teacher_needs_a_starting_network(tmp_path, data):
+    with pytest.raises(ConfigError, match="future_teacher needs train.init"):
+        train(_cfg(data, **{"train.loss_weights.future_teacher": 1.0}), str(tmp_path / "r"), show_progress=False)
+
+
+def test_future_teacher_is_the_starting_network_also_after_a_resume(tmp_path, data):
+    """The term is logged, and a resumed run equals an uninterrupted one: the teacher is `train.init`'s
+    completion network, not the weights the run resumes from."""
+    train(_cfg(data, **{"train.val_every": 0}), str(tmp_path / "start"), show_progress=False)
+    cfg = _cfg(data, **{"train.val_every": 0, "train.init": str(tmp_path / "start" / "model.pt"),
+                        "train.init_parts": "[completion]", "train.loss_weights.future_teacher": 1.0})
+    straight = train(cfg, str(tmp_path / "a"), show_progress=False)["model"]
+    records = [json.loads(line) for line in (tmp_path / "a" / "log.jsonl").read_text().splitlines()]
+    assert all("future_teacher" in r for r in records if r["kind"] == "train")
+    train(cfg, str(tmp_path / "b"), stop_after=2, show_progress=False)
+    resumed = train(cfg, str(tmp_path / "b"), resume=True, show_progress=False)["model"]
+    for (k, a), (_, b) in zip(straight.state_dict().items(), resumed.state_dict().items()):
+        assert torch.equal(a, b), k
