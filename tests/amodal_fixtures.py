@@ -129,3 +129,32 @@ def panning_scene(t: int, with_object: bool = True, h: int = 120, w: int = 160) 
         frame[y:y + 30, x:x + 30] = noise_texture(30, 30, 1)
         mask[y:y + 30, x:x + 30] = True
     return frame, mask
+
+
+def tiny_completion_config():
+    """A Config with no visible net and a tiny completion network (crops 32, width 8, memory 1 + 2)."""
+    from amodal.config import Config
+
+    cfg = Config()
+    cfg.model.visible.enabled = False
+    cfg.model.completion.crop_size = 32
+    cfg.model.completion.width = 8
+    cfg.model.completion.memory_recent = 2
+    cfg.model.completion.memory_permanent = 1
+    return cfg
+
+
+def two_object_clip(t: int = 4, step: float = 1.0):
+    """`ClipObjects` of one 40x48 clip: object 1 moves `step` pixels right per frame behind object 2, which stays."""
+    import torch
+
+    from amodal.losses.selfsup import ClipObjects
+
+    ids = torch.zeros(1, t, 40, 48, dtype=torch.long)
+    for i in range(t):
+        x = int(round(6 + step * i))
+        ids[0, i, 8:24, x:x + 16] = 1
+        ids[0, i, 14:30, 24:40] = 2  # object 2 hides part of object 1
+    motions = torch.tensor([[1.0, 0, step], [0, 1, 0]]).expand(2, t - 1, 2, 3).clone()
+    motions[1] = torch.tensor([[1.0, 0, 0], [0, 1, 0]])
+    return ClipObjects(ids, torch.tensor([0, 0]), torch.tensor([1, 2]), motions)

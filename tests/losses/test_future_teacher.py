@@ -7,36 +7,29 @@ from amodal.losses import compute_losses
 from amodal.losses.future_teacher import (future_teacher_loss, move_between_crops, reversed_objects,
                                           two_pass_target)
 from amodal.losses.occluders import Erasers
-from amodal.losses.selfsup import ClipObjects, run_clip, square_matrices
+from amodal.losses.selfsup import run_clip, square_matrices
 from amodal.models.build import build_model
 from amodal.models.crops import homogeneous
+from amodal_fixtures import tiny_completion_config, two_object_clip
 
 
-def _cfg() -> Config:
-    cfg = Config()
-    cfg.model.visible.enabled = False
-    cfg.model.completion.crop_size = 32
-    cfg.model.completion.width = 8
-    cfg.model.completion.memory_recent = 2
-    cfg.model.completion.memory_permanent = 1
-    return cfg
-
-
-def _objects(t: int = 4, step: float = 1.0) -> ClipObjects:
-    """Object 1 moves `step` pixels right per frame behind object 2, which stays."""
-    ids = torch.zeros(1, t, 40, 48, dtype=torch.long)
-    for i in range(t):
-        x = int(round(6 + step * i))
-        ids[0, i, 8:24, x:x + 16] = 1
-        ids[0, i, 14:30, 24:40] = 2
-    motions = torch.tensor([[1.0, 0, step], [0, 1, 0]]).expand(2, t - 1, 2, 3).clone()
-    motions[1] = torch.tensor([[1.0, 0, 0], [0, 1, 0]])
-    return ClipObjects(ids, torch.tensor([0, 0]), torch.tensor([1, 2]), motions)
+_cfg = tiny_completion_config
+_objects = two_object_clip
 
 
 def _teacher(cfg: Config, seed: int = 0):
     torch.manual_seed(seed)
     return build_model(cfg).completion.frozen()
+
+
+def _forward_and_target(t: int, step: float):
+    """The teacher's own forward run on `two_object_clip(t, step)` and its two-pass target in those crops."""
+    cfg = _cfg()
+    teacher = _teacher(cfg)
+    objs = _objects(t=t, step=step)
+    fwd = run_clip(teacher, cfg.model.completion, objs)
+    target, ok = two_pass_target(teacher, cfg.model.completion, objs, fwd.crops)
+    return fwd, target, ok
 
 
 def test_reversed_clip_flips_frames_and_inverts_motions():
@@ -91,21 +84,13 @@ def test_both_passes_land_on_each_frame_in_the_students_crops():
 
 def test_on_a_still_clip_the_middle_frame_gets_the_forward_probability():
     """Nothing moves: at the middle frame of three each pass remembers one identical earlier step."""
-    cfg = _cfg()
-    teacher = _teacher(cfg)
-    objs = _objects(t=3, step=0.0)
-    fwd = run_clip(teacher, cfg.model.completion, objs)
-    target, ok = two_pass_target(teacher, cfg.model.completion, objs, fwd.crops)
+    fwd, target, ok = _forward_and_target(t=3, step=0.0)
     assert bool((ok == 1).all())
     assert torch.allclose(target[:, 1], torch.sigmoid(fwd.logits[:, 1, 0]), atol=1e-5)
 
 
 def test_the_backward_pass_changes_the_target_when_the_object_moves():
-    cfg = _cfg()
-    teacher = _teacher(cfg)
-    objs = _objects(t=4, step=2.0)
-    fwd = run_clip(teacher, cfg.model.completion, objs)
-    target, ok = two_pass_target(teacher, cfg.model.completion, objs, fwd.crops)
+    fwd, target, ok = _forward_and_target(t=4, step=2.0)
     forward_only = torch.sigmoid(fwd.logits[:, :, 0])
     assert ok.sum() > 0 and (target - forward_only)[ok > 0].abs().max() > 1e-3
 

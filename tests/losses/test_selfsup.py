@@ -3,31 +3,15 @@ import numpy as np
 import pytest
 import torch
 
-from amodal.config import Config
 from amodal.errors import ConfigError
 from amodal.losses import compute_losses
-from amodal.losses.selfsup import ClipObjects, clip_losses, mask_boxes, run_clip, square_matrices
+from amodal.losses.selfsup import clip_losses, mask_boxes, run_clip, square_matrices
 from amodal.models.build import build_model
+from amodal_fixtures import tiny_completion_config, two_object_clip
 
 
-def _cfg():
-    cfg = Config()
-    cfg.model.visible.enabled = False
-    cfg.model.completion.crop_size = 32
-    cfg.model.completion.width = 8
-    cfg.model.completion.memory_recent = 2
-    cfg.model.completion.memory_permanent = 1
-    return cfg
-
-
-def _objects(t=4):
-    ids = torch.zeros(1, t, 40, 48, dtype=torch.long)
-    for i in range(t):
-        ids[0, i, 8:24, 6 + i:22 + i] = 1
-        ids[0, i, 14:30, 24:40] = 2  # object 2 hides part of object 1
-    motions = torch.tensor([[1.0, 0, 1], [0, 1, 0]]).expand(2, t - 1, 2, 3).clone()
-    motions[1] = torch.tensor([[1.0, 0, 0], [0, 1, 0]])
-    return ClipObjects(ids, torch.tensor([0, 0]), torch.tensor([1, 2]), motions)
+_cfg = tiny_completion_config
+_objects = two_object_clip
 
 
 def test_taps_match_grid_sample():
