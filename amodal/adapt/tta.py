@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Optional, Sequence, Union
 
-from amodal.errors import InputError
+from amodal.errors import InputError, OutputWriteError
 from amodal.utils.checks import check_int
 
 PathLike = Union[str, Path]
@@ -38,6 +38,22 @@ def check_save_target(save_to: Optional[PathLike], loaded: Optional[PathLike]) -
                          "choose another file")
 
 
+def _working_folder(work_dir: Optional[PathLike]) -> "tempfile.TemporaryDirectory":
+    """A temporary folder for the pseudo-labels in `work_dir` (made if missing; default: the system's).
+
+    Raises:
+        OutputWriteError: naming `work_dir` when no folder can be made there (read-only, under a file, ...).
+    """
+    try:
+        if work_dir is not None:
+            Path(work_dir).mkdir(parents=True, exist_ok=True)
+        return tempfile.TemporaryDirectory(prefix="amodal-adapt-", dir=work_dir)
+    except OSError as exc:
+        where = tempfile.gettempdir() if work_dir is None else work_dir
+        raise OutputWriteError(f"cannot make a working folder for the pseudo-labels in {where}: "
+                               f"{exc.strerror or exc}") from None
+
+
 def adapt_predictor(predictor: Any, source: Any, steps: Optional[int] = None, visible_masks: Any = None,
                     save_to: Optional[PathLike] = None, config: Optional[PathLike] = None, overrides: Sequence[str] = (),
                     work_dir: Optional[PathLike] = None, show_progress: bool = False) -> Any:
@@ -58,9 +74,7 @@ def adapt_predictor(predictor: Any, source: Any, steps: Optional[int] = None, vi
     cfg = finetune_config(_model_config(predictor), config, list(overrides) + extra)
     if isinstance(source, (list, tuple)) and source and isinstance(source[0], (str, Path)):
         raise InputError("adapt takes one video: a path, a frame array (T, H, W, 3) or a list of frames")
-    if work_dir is not None:
-        Path(work_dir).mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="amodal-adapt-", dir=work_dir) as tmp:
+    with _working_folder(work_dir) as tmp:
         summary = pseudo_label([source], Path(tmp), predictor if visible_masks is None else None, visible_masks,
                                max_side=cfg.adapt.max_side, min_track_frames=cfg.adapt.min_track_frames,
                                show_progress=show_progress,

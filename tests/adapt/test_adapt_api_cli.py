@@ -166,3 +166,20 @@ def test_adapt_refuses_a_video_too_short_to_hold_part_back(clip):
     p = AmodalPredictor.from_checkpoint(ckpt)
     with pytest.raises(InputError, match="has 5 frames; adaptation needs at least 6"):
         p.adapt(frames[:5], steps=1, visible_masks=masks[:5], overrides=FAST)
+
+
+def test_cli_adapt_names_the_folder_it_cannot_work_in(clip, tmp_path, capsys, monkeypatch):
+    """No temporary folder can be made beside --out (a read-only disk): one line naming that folder, not a
+    traceback or the temporary name it tried."""
+    import amodal.adapt.tta as tta
+
+    def refused(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(tmp_path / "amodal-adapt-x1y2"))
+
+    monkeypatch.setattr(tta.tempfile, "TemporaryDirectory", refused)
+    ckpt, video, masks, _, _ = clip
+    rc = main(["adapt", str(video), "--out", str(tmp_path / "o"), "--visible-masks", str(masks), "--checkpoint",
+               str(ckpt)])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and len(err.splitlines()) == 1, err
+    assert f"working folder for the pseudo-labels in {tmp_path}: Permission denied" in err and "x1y2" not in err
