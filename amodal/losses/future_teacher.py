@@ -16,12 +16,11 @@ from typing import Optional, Tuple
 
 import torch
 
-from amodal.config import CompletionConfig
 from amodal.losses.occluders import Erasers
-from amodal.losses.selfsup import ClipObjects, ClipPrediction, run_clip
+from amodal.losses.selfsup import ClipObjects, ClipPrediction, eraser_applied, run_clip
 from amodal.losses.terms import masked_bce
 from amodal.models.completion import CompletionNet
-from amodal.models.crops import homogeneous, warp_tensor
+from amodal.models.crops import homogeneous, warp_with_coverage
 
 
 def reversed_objects(objs: ClipObjects) -> ClipObjects:
@@ -39,24 +38,24 @@ def move_between_crops(maps: torch.Tensor, from_crops: torch.Tensor, to_crops: t
     Returns:
         the moved maps (M, T, S, S) and where they are valid (M, T, S, S), 1 where the source crop covers.
     """
-    m, t, s = maps.shape[0], maps.shape[1], maps.shape[-1]
+    s = maps.shape[-1]
     mats = homogeneous(to_crops.reshape(-1, 2, 3)) @ torch.linalg.inv(homogeneous(from_crops.reshape(-1, 2, 3)))
-    src = maps.reshape(-1, 1, s, s)
-    moved = warp_tensor(torch.cat([src, torch.ones_like(src)], 1), mats, (s, s)).view(m, t, 2, s, s)
-    return moved[:, :, 0], (moved[:, :, 1] > 0.99).to(maps.dtype)
+    moved, covered = warp_with_coverage(maps.reshape(-1, 1, s, s), mats, (s, s))
+    return moved.view(maps.shape), covered.view(maps.shape)
 
 
 @torch.no_grad()
-def two_pass_target(teacher: CompletionNet, cfg: CompletionConfig, objs: ClipObjects, crops: torch.Tensor
+def two_pass_target(teacher: CompletionNet, objs: ClipObjects, crops: torch.Tensor
                     ) -> Tuple[torch.Tensor, torch.Tensor]:
-    """The teacher's forward and backward probabilities, averaged, in the crops `crops` (M, T, 2, 3).
+    """The teacher's forward and backward probabilities (run with its own `cfg`), averaged, in the crops
+    `crops` (M, T, 2, 3).
 
     Returns:
         target probability (M, T, S, S) and weight (M, T, S, S): 1 where both passes had the object
         and cover the pixel, else 0.
     """
-    fwd = run_clip(teacher, cfg, objs)
-    bwd = run_clip(teacher, cfg, reversed_objects(objs))
+    fwd = run_clip(teacher, teacher.cfg, objs)
+    bwd = run_clip(teacher, teacher.cfg, reversed_objects(objs))
     f_logits, f_ok = move_between_crops(fwd.logits[:, :, 0], fwd.crops, crops)
     b_logits, b_ok = move_between_crops(bwd.logits[:, :, 0].flip(1), bwd.crops.flip(1), crops)
     alive = (fwd.alive & bwd.alive.flip(1)).to(f_ok.dtype)[:, :, None, None]
@@ -67,10 +66,8 @@ def future_teacher_loss(teacher: CompletionNet, pred: ClipPrediction, objs: Clip
                         erasers: Optional[Erasers]) -> torch.Tensor:
     """BCE of the student's logits `pred.logits` against the teacher's two-pass probability, on the other
     objects' visible pixels inside the frame, object-frames without a synthetic occluder."""
-    target, ok = two_pass_target(teacher, teacher.cfg, objs, pred.crops)
+    target, ok = two_pass_target(teacher, objs, pred.crops)
     logits = pred.logits[:, :, 0]
     others, inframe = pred.targets[:, :, 1], pred.targets[:, :, 4]
     care = others * inframe * pred.alive.to(logits.dtype)[:, :, None, None] * ok
-    if erasers is not None:
-        care = care * (1 - torch.as_tensor(erasers.applied, device=care.device, dtype=care.dtype)[:, :, None, None])
-    return masked_bce(logits, target, care)
+    return masked_bce(logits, target, care * (1 - eraser_applied(erasers, logits)))

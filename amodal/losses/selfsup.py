@@ -22,7 +22,7 @@ from amodal.config import CompletionConfig
 from amodal.losses.occluders import Erasers
 from amodal.losses.terms import masked_bce, soft_iou_loss
 from amodal.models.completion import CompletionNet
-from amodal.models.crops import crop_tensor, homogeneous, warp_tensor
+from amodal.models.crops import crop_tensor, homogeneous, warp_with_coverage
 from amodal.models.memory import ClipMemory
 
 CROP_SCALE = 1.5
@@ -258,6 +258,14 @@ def run_clip(net: CompletionNet, cfg: CompletionConfig, objs: ClipObjects, erase
                           torch.stack(targets_all, 1), torch.stack(ref_all, 1) if ref_all else None)
 
 
+def eraser_applied(erasers: Optional[Erasers], like: torch.Tensor) -> torch.Tensor:
+    """(M, T, 1, 1) in `like`'s dtype and device (`like` (M, T, ...)): 1 for the object-frames given a synthetic
+    occluder, 0 elsewhere (all 0 without erasers)."""
+    if erasers is None:
+        return like.new_zeros(like.shape[:2] + (1, 1))
+    return torch.as_tensor(erasers.applied, device=like.device, dtype=like.dtype)[:, :, None, None]
+
+
 def clip_losses(pred: ClipPrediction, objs: ClipObjects, erasers: Optional[Erasers],
                 weights: Dict[str, float], supervised: bool = False) -> Dict[str, torch.Tensor]:
     """Named, unweighted loss terms (only those with a non-zero weight are computed).
@@ -271,9 +279,7 @@ def clip_losses(pred: ClipPrediction, objs: ClipObjects, erasers: Optional[Erase
     alive = pred.alive.to(logits.dtype)[:, :, None, None]
     care = (1 - occ) * inframe * alive
     m, t_count = logits.shape[:2]
-    applied = torch.zeros((m, t_count, 1, 1), device=logits.device)
-    if erasers is not None:
-        applied = torch.as_tensor(erasers.applied, device=logits.device, dtype=logits.dtype)[:, :, None, None]
+    applied = eraser_applied(erasers, logits)
     out: Dict[str, torch.Tensor] = {}
     if weights.get("visible_fit", 0.0):
         out["visible_fit"] = masked_bce(logits, vis, care * (1 - applied))
@@ -285,9 +291,8 @@ def clip_losses(pred: ClipPrediction, objs: ClipObjects, erasers: Optional[Erase
         c_next = homogeneous(pred.crops[:, 1:].reshape(-1, 2, 3))
         motion = homogeneous(objs.motions.reshape(-1, 2, 3).to(c_now.dtype))
         to_next = c_next @ motion @ torch.linalg.inv(c_now)
-        moved = warp_tensor(torch.cat([src, torch.ones_like(src)], 1), to_next, logits.shape[-2:])
-        moved = moved.view(m, t_count - 1, 2, *logits.shape[-2:])
-        moved_logits, valid = moved[:, :, 0], (moved[:, :, 1] > 0.99).to(logits.dtype)
+        moved_logits, valid = (x.view(m, t_count - 1, *logits.shape[-2:])
+                               for x in warp_with_coverage(src, to_next, logits.shape[-2:]))
         both = alive[:, :-1] * alive[:, 1:] * valid * inframe[:, 1:]
         if weights.get("next_visible", 0.0):
             out["next_visible"] = masked_bce(moved_logits, vis[:, 1:], both * (1 - occ[:, 1:]))

@@ -215,6 +215,21 @@ def warp_tensor(src: torch.Tensor, src_to_dst: torch.Tensor, dst_hw: Tuple[int, 
     return F.grid_sample(src, grid, mode=mode, padding_mode="zeros", align_corners=False)
 
 
+def warp_with_coverage(src: torch.Tensor, src_to_dst: torch.Tensor, dst_hw: Tuple[int, int]
+                       ) -> Tuple[torch.Tensor, torch.Tensor]:
+    """`warp_tensor` that also says where the source covers the result.
+
+    Args:
+        src: (N, C, Hs, Ws); src_to_dst, dst_hw: as `warp_tensor`.
+
+    Returns:
+        the warped maps (N, C, Hd, Wd) and their coverage (N, 1, Hd, Wd) in src's dtype: 1 where the
+        pixel is interpolated from the source alone (a warped all-ones plane > 0.99), else 0.
+    """
+    moved = warp_tensor(torch.cat([src, torch.ones_like(src[:, :1])], 1), src_to_dst, dst_hw)
+    return moved[:, :-1], (moved[:, -1:] > 0.99).to(src.dtype)
+
+
 def crop_tensor(frames: torch.Tensor, matrices: torch.Tensor, size: int) -> torch.Tensor:
     """Crop frames (N, C, H, W) with frame->crop matrices (N, 2, 3) -> (N, C, S, S)."""
     return warp_tensor(frames, matrices, (size, size))

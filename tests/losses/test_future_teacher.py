@@ -28,7 +28,7 @@ def _forward_and_target(t: int, step: float):
     teacher = _teacher(cfg)
     objs = _objects(t=t, step=step)
     fwd = run_clip(teacher, cfg.model.completion, objs)
-    target, ok = two_pass_target(teacher, cfg.model.completion, objs, fwd.crops)
+    target, ok = two_pass_target(teacher, objs, fwd.crops)
     return fwd, target, ok
 
 
@@ -75,7 +75,7 @@ def test_both_passes_land_on_each_frame_in_the_students_crops():
     cfg = _cfg()
     objs = _objects(t=4, step=3.0)
     student = run_clip(_teacher(cfg), cfg.model.completion, objs)
-    target, ok = two_pass_target(_SeesTheVisibleMask(cfg.model.completion), cfg.model.completion, objs, student.crops)
+    target, ok = two_pass_target(_SeesTheVisibleMask(cfg.model.completion), objs, student.crops)
     vis = student.targets[:, :, 0]
     inside = (ok > 0) & ((vis < 0.01) | (vis > 0.99))  # away from the crops' interpolated edges
     assert inside.float().mean() > 0.5
