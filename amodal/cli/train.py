@@ -53,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
     result = train(cfg, args.out, resume=args.resume, overwrite=args.overwrite, stop_after=args.stop_after,
                    device=args.device, show_progress=not args.quiet)
     result.pop("model", None)
-    print(json.dumps(result, default=str))
+    if result.pop("main", True):  # under torchrun, one line from rank 0 (the others validate nothing)
+        print(json.dumps(result, default=str))
     return 0
 
 

@@ -72,9 +72,11 @@ def _check_config(cfg: Config) -> None:
         path = getattr(cfg.data, key)
         if path and not Path(path).is_file():
             raise ConfigError(f"data.{key}: annotation file {path} not found")
-    from amodal.losses import resolve_weights
+    from amodal.losses import completion_trained, resolve_weights, visible_trained
 
-    resolve_weights(cfg)
+    weights = resolve_weights(cfg)
+    if not completion_trained(weights) and not (cfg.model.visible.enabled and visible_trained(weights)):
+        raise ConfigError("train.loss_weights: every term of the model's networks has weight 0, nothing to train")
     parts = cfg.train.init_parts
     bad = [p for p in parts if p not in INIT_PARTS]
     if bad or not parts or len(set(parts)) != len(parts):
@@ -85,6 +87,25 @@ def _check_config(cfg: Config) -> None:
     if cfg.train.init and "visible" in parts and not cfg.model.visible.enabled:
         raise ConfigError("train.init_parts includes 'visible' but model.visible.enabled is false "
                           "(set train.init_parts=[completion])")
+
+
+def freeze_untrained(model: nn.Module, cfg: Config) -> Sequence[str]:
+    """Stop gradients into the networks no weighted loss term trains; returns their names.
+
+    A stage that trains one network carries the other unchanged (the recipe's visible-net stages
+    carry the completion net). Without gradients, DistributedDataParallel does not wait for theirs
+    (it fails on parameters a step never used), and the optimizer leaves them as they are, as it
+    does in one process.
+    """
+    from amodal.losses import completion_trained, resolve_weights, visible_trained
+
+    weights = resolve_weights(cfg)
+    trained = {"completion": completion_trained(weights), "visible": visible_trained(weights)}
+    nets = {name: getattr(model, name, None) for name in INIT_PARTS}
+    frozen = [name for name, net in nets.items() if net is not None and not trained[name]]
+    for name in frozen:
+        nets[name].requires_grad_(False)
+    return frozen
 
 
 def load_init(model: nn.Module, cfg: Config, parts: Optional[Sequence[str]] = None) -> None:
@@ -166,7 +187,7 @@ def train(cfg: Config, out_dir: Optional[str] = None, resume: bool = False, over
 
     Returns:
         {"step": last step, "val": last validation metrics or {}, "run_dir": str, "model": the trained
-        AmodalModel of this process}.
+        AmodalModel of this process, "main": whether this process is rank 0 (or the only one)}.
 
     Raises:
         TrainingError: the loss became NaN/inf (the last good checkpoint is kept).
@@ -217,6 +238,7 @@ def _train(cfg, run, resume, overwrite, stop_after, info, show_progress, build_m
         optimizer.load_state_dict(ckpt["optimizer"])
         set_rng_state(ckpt.get("rng", {}))
         start = int(ckpt["step"])
+    freeze_untrained(model, cfg)
     step_module: nn.Module = TrainStep(model, cfg, future_teacher(cfg, info.device))
     if info.enabled:
         step_module = nn.parallel.DistributedDataParallel(
@@ -279,7 +301,7 @@ def _train(cfg, run, resume, overwrite, stop_after, info, show_progress, build_m
     if info.is_main and step >= cfg.train.steps:
         save_checkpoint(run / "model.pt", model, cfg, step, extra={"val": val})
     barrier(info)
-    return {"step": step, "val": val, "run_dir": str(run), "model": model}
+    return {"step": step, "val": val, "run_dir": str(run), "model": model, "main": info.is_main}
 
 
 def validate(model: nn.Module, cfg: Config, device: torch.device, max_videos: Optional[int] = None) -> Dict[str, Any]:

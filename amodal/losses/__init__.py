@@ -51,6 +51,18 @@ def resolve_weights(cfg: "Config") -> Dict[str, float]:
     return weights
 
 
+def completion_trained(weights: Dict[str, float]) -> bool:
+    """Whether a term that trains the completion net has a non-zero weight (`resolve_weights` output)."""
+    return any(weights.get(k, 0.0) for k in weights if not k.startswith(VISIBLE_PREFIX))
+
+
+def visible_trained(weights: Dict[str, float]) -> bool:
+    """Whether one of the visible net's terms (weight 1 unless set) has a non-zero weight."""
+    from amodal.models.visible import LOSS_TERMS
+
+    return any(weights.get(name, 1.0) for name in LOSS_TERMS)
+
+
 def compute_losses(model: "AmodalModel", batch: "ClipBatch", cfg: "Config", rng: np.random.Generator,
                    visible_frames: int = 2, reference: Optional["torch.nn.Module"] = None,
                    teacher: Optional["torch.nn.Module"] = None) -> Dict[str, "torch.Tensor"]:
@@ -82,8 +94,7 @@ def compute_losses(model: "AmodalModel", batch: "ClipBatch", cfg: "Config", rng:
     objs = objects_from_batch(frames if use_rgb else None, batch.visible_ids, batch.object_valid, batch.motions,
                               batch.amodal if supervised else None)
     terms: Dict[str, torch.Tensor] = {}
-    completion_weighted = any(weights.get(k, 0.0) for k in weights if not k.startswith(VISIBLE_PREFIX))
-    if objs.num_objects and completion_weighted:
+    if objs.num_objects and completion_trained(weights):
         erasers = None
         if weights["occluder_synthesis"]:
             erasers = erasers_for(objs, rng, OCCLUDER_PROBABILITY, cfg.train.occluder_runs, cfg.train.occluder_front)
@@ -110,6 +121,6 @@ def compute_losses(model: "AmodalModel", batch: "ClipBatch", cfg: "Config", rng:
         if w:
             total = value * w if total is None else total + value * w
     if total is None:
-        total = sum(p.sum() * 0.0 for p in model.parameters())
+        total = sum(p.sum() * 0.0 for p in model.parameters() if p.requires_grad)
     terms["total"] = total
     return terms

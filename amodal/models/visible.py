@@ -56,6 +56,7 @@ __all__ = ["VisibleNet", "VisibleOutput", "Instance", "visible_targets"]
 
 _MEAN = 0.45  # one scalar for all channels: normalisation is two cheap scalar ops
 _STD = 0.25
+LOSS_TERMS = ("vis_fg", "vis_boundary", "vis_center", "vis_offset")  # the names `VisibleNet.loss` returns
 _EXTRA_DILATIONS = (8, 2, 4)  # the 1/16 stage's extra blocks (`cfg.extra_blocks`) cycle through these
 
 
@@ -291,7 +292,7 @@ class VisibleNet(nn.Module):
             off_l = (diff * share).sum() / share.sum() if balanced_offsets else diff[m].mean()
         else:
             off_l = out.offset.sum() * 0.0
-        return {"vis_fg": fg_l, "vis_boundary": bnd_l, "vis_center": ctr_l, "vis_offset": off_l}
+        return dict(zip(LOSS_TERMS, (fg_l, bnd_l, ctr_l, off_l)))
 
     @torch.inference_mode()
     def predict_instances(self, image: np.ndarray, max_objects: int = 16,

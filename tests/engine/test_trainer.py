@@ -200,3 +200,50 @@ def test_future_teacher_is_the_starting_network_also_after_a_resume(tmp_path, da
     resumed = train(cfg, str(tmp_path / "b"), resume=True, show_progress=False)["model"]
     for (k, a), (_, b) in zip(straight.state_dict().items(), resumed.state_dict().items()):
         assert torch.equal(a, b), k
+
+
+def test_every_loss_weight_zero_is_a_config_error_before_the_run_folder(tmp_path, data):
+    zero = {f"train.loss_weights.{k}": 0.0 for k in ("visible_fit", "occluder_synthesis", "next_visible",
+                                                    "temporal_consistency")}
+    with pytest.raises(ConfigError, match="nothing to train"):
+        train(_cfg(data, **zero), str(tmp_path / "run"), show_progress=False)
+    assert not (tmp_path / "run").exists()
+    vis_zero = {**zero, "model.visible.enabled": "true", "model.visible.width": 6,
+                **{f"train.loss_weights.{k}": 0.0 for k in ("vis_fg", "vis_boundary", "vis_center", "vis_offset")}}
+    with pytest.raises(ConfigError, match="nothing to train"):
+        train(_cfg(data, **vis_zero), str(tmp_path / "run"), show_progress=False)
+
+
+@pytest.mark.parametrize("main_process", [True, False])
+def test_amodal_train_prints_its_result_once_under_torchrun(tmp_path, data, monkeypatch, capsys, main_process):
+    import amodal.engine.trainer as trainer
+    from amodal.cli.main import main
+
+    monkeypatch.setattr(trainer, "train", lambda *a, **k: {"step": 3, "val": {}, "run_dir": "r", "model": None,
+                                                           "main": main_process})
+    assert main(["train", "--config", str(TINY), "--out", str(tmp_path / "r"), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert (json.loads(out) == {"step": 3, "val": {}, "run_dir": "r"}) if main_process else out == ""
+
+
+def test_training_never_reads_the_amodal_masks_of_its_data(tmp_path, data):
+    """data.train with amodal fields that cannot be read: the self-supervised run trains as on the
+    same file without them (bit for bit), and only the supervised bound, which does read them, fails."""
+    d = json.loads(Path(data).read_text())
+    bare = json.loads(Path(data).read_text())
+    for a, b in zip(d["annotations"], bare["annotations"]):
+        a.update(amodal_segmentations="not masks", amodal_bboxes=[[1]], amodal_areas="none")
+        for key in ("amodal_segmentations", "amodal_bboxes", "amodal_areas"):
+            b.pop(key, None)
+    canary, stripped = tmp_path / "canary.json", tmp_path / "stripped.json"
+    canary.write_text(json.dumps(d))
+    stripped.write_text(json.dumps(bare))
+    for name in ("frames",):  # the frames are found beside the annotations
+        (tmp_path / name).symlink_to(Path(data).parent / name)
+    runs = [train(_cfg(data, **{"data.train": str(p), "train.val_every": 0}), str(tmp_path / p.stem), show_progress=False)
+            for p in (canary, stripped)]
+    a, b = (r["model"].state_dict() for r in runs)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    with pytest.raises(Exception, match="amodal"):
+        train(_cfg(data, **{"data.train": str(canary), "train.amodal_supervision": "true", "train.val_every": 0}),
+              str(tmp_path / "sup"), show_progress=False)

@@ -385,6 +385,58 @@ def test_offline_predicts_a_hidden_object_from_both_sides():
         assert results[t].object_ids == [2, 1] and results[t].amodal[1].any() and not results[t].visible[1].any()
 
 
+def _memory_echo_model():
+    """A model whose completion says "object" exactly where the object's memory saw it (logit 10 where
+    the aligned past visible masks' maximum is over 0.5, -2 elsewhere): what it adds comes from the
+    frames its memory has seen, so a forward pass and a backward pass differ where only one saw."""
+    from amodal.models.completion import CompletionNet, input_channels
+
+    model = _model()
+    channel = input_channels(model.completion.cfg).index("mem_vis_max")
+
+    class MemoryEcho(CompletionNet):
+        def fused_for_inference(self):
+            return self
+
+        def forward(self, inputs, groups=None):
+            return torch.where(inputs[:, channel:channel + 1] > 0.5, 10.0, -2.0)
+
+    model.completion = MemoryEcho(model.completion.cfg).eval()
+    return model
+
+
+def test_offline_fuses_the_backward_pass_what_only_later_frames_showed():
+    """A still square (object 1) with its right third behind object 2 in frames 0-3, wholly seen from
+    frame 4 on (object 2 gone to a corner): only the backward pass has seen the hidden third at frames 1-3."""
+    h, w = 48, 64
+    rng = np.random.default_rng(2)
+    square = np.zeros((h, w), bool)
+    square[18:30, 10:22] = True
+    hidden = np.zeros((h, w), bool)
+    hidden[19:29, 19:21] = True  # inside the covered third (x 18-21), a pixel from its edges
+    images, masks = [], []
+    for t in range(8):
+        cover = np.zeros((h, w), bool)
+        if t < 4:
+            cover[10:38, 18:40] = True
+        else:
+            cover[0:8, 50:64] = True
+        img = (rng.random((h, w, 3)) * 40 + 60).astype(np.uint8)
+        img[square], img[cover] = (200, 60, 60), (60, 60, 200)
+        images.append(img)
+        masks.append({1: square & ~cover, 2: cover})
+    model = _memory_echo_model()
+    session = AmodalSession(model)
+    stream = [session.step(images[t], masks[t]) for t in range(8)]
+    offline = run_offline(model, images, masks)
+    for t in (1, 2, 3):
+        k = stream[t].object_ids.index(1)
+        assert not (stream[t].amodal[k] & hidden).any()  # the stream has not seen the third yet
+        k = offline[t].object_ids.index(1)
+        assert offline[t].amodal[k][hidden].all(), t  # the backward pass has
+        assert not (offline[t].amodal[k] & ~(square | masks[t][2])).any()
+
+
 def test_an_unseen_object_moves_at_its_amodal_centre_velocity():
     from amodal.inference.session import center_velocity
 
