@@ -7,6 +7,7 @@ run folder.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Tuple, Type, TypeVar, Union, get_type_hints
@@ -179,17 +180,33 @@ def _build(cls: Type[T], values: Dict[str, Any], where: str) -> T:
 
 def _coerce(value: Any, typ: Any, key: str) -> Any:
     origin = getattr(typ, "__origin__", None)
-    if typ is float and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
+    if typ is float:
+        return _as_float(value, key)
     if typ in (int, str, bool):
         if not isinstance(value, typ) or (typ is int and isinstance(value, bool)):
             raise ConfigError(f"config key '{key}' must be {typ.__name__}, got {value!r}")
         return value
     if origin in (dict, Dict) and not isinstance(value, dict):
         raise ConfigError(f"config key '{key}' must be a mapping, got {value!r}")
+    if origin in (dict, Dict) and getattr(typ, "__args__", (None, None))[1] is float:
+        return {k: _as_float(v, f"{key}.{k}") for k, v in value.items()}
     if origin in (list, List) and not isinstance(value, list):
         raise ConfigError(f"config key '{key}' must be a list, got {value!r}")
     return value
+
+
+def _as_float(value: Any, key: str) -> float:
+    """A float key's value: a number, or a string YAML left unparsed ("3e-4", which YAML 1.1 reads as text)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            number = None
+        if number is not None and math.isfinite(number):
+            return number
+    raise ConfigError(f"config key '{key}' must be a number, got {value!r}")
 
 
 def config_to_dict(cfg: Any) -> Dict[str, Any]:

@@ -29,7 +29,7 @@ AMODAL_KEYS = ("amodal_segmentations", "amodal_bboxes", "amodal_areas")
 
 def finetune(data: PathLike, out_dir: PathLike, init: Optional[PathLike] = None, visible_masks: Optional[PathLike] = None,
              config: Optional[PathLike] = None, overrides: Iterable[str] = (), overwrite: bool = False,
-             device: Optional[str] = None, show_progress: bool = True) -> Dict[str, Any]:
+             device: Optional[str] = None, show_progress: bool = True, detector: Optional[str] = None) -> Dict[str, Any]:
     """Fine-tune `init` on `data` (a folder of videos, one video, or a native JSON) into `out_dir`.
 
     Args:
@@ -43,6 +43,8 @@ def finetune(data: PathLike, out_dir: PathLike, init: Optional[PathLike] = None,
         overwrite: empty an existing run folder first.
         device: "cpu" / "cuda" (default: cpu).
         show_progress: progress bars.
+        detector: without `visible_masks`, where the objects come from ("network", "motion",
+            "network+motion"; None: the checkpoint's `model.visible.detector`).
 
     Returns:
         {"run_dir", "model", "report": AdaptReport as a dict, "pseudo_labels": summary or None}.
@@ -55,7 +57,7 @@ def finetune(data: PathLike, out_dir: PathLike, init: Optional[PathLike] = None,
     from amodal.engine.checkpoint import DEFAULT_CHECKPOINT, load_model, save_checkpoint
     from amodal.engine.logging import RunLogger
     from amodal.errors import CheckpointError
-    from amodal.utils.files import atomic_write_json, atomic_write_text, prepare_output_dir, refuse_inputs_inside
+    from amodal.utils.files import atomic_write_json, atomic_write_text, output_dir_undone_on_error, refuse_inputs_inside
 
     data_p, run = Path(data), Path(out_dir)
     init_p = Path(init) if init is not None else Path(DEFAULT_CHECKPOINT)
@@ -74,32 +76,32 @@ def finetune(data: PathLike, out_dir: PathLike, init: Optional[PathLike] = None,
     dev = resolve_device(device or "cpu")
     model, ckpt_cfg = load_model(init_p, device=str(dev))
     cfg = finetune_config(ckpt_cfg, config, overrides)
-    prepare_output_dir(run, overwrite)
-    summary = None
-    if is_json:
-        from amodal.data.format import load_dataset
+    with output_dir_undone_on_error(run, overwrite):  # a failed run leaves nothing to --overwrite
+        summary = None
+        if is_json:
+            from amodal.data.format import load_dataset
 
-        load_dataset(data_p, read_amodal=False, check_files=True)  # fail early, naming the file
-        json_path = _with_private_cache(data_p, run)
-    else:
-        predictor = None
-        if visible_masks is None:
-            predictor = AmodalPredictor(model, config=ckpt_cfg, device=str(dev), max_side=None)
-        summary = pseudo_label(videos, run / "pseudo", predictor, visible_masks, max_side=cfg.adapt.max_side,
-                               min_track_frames=cfg.adapt.min_track_frames, show_progress=show_progress,
-                               motion_width=cfg.model.completion.motion_width,
-                               motion_preset=cfg.model.completion.motion_preset)
-        json_path = summary.json_path
-    cfg.data.train, cfg.data.val = str(json_path), ""
-    cfg.train.out_dir = str(run)
-    atomic_write_text(run / "config.yaml", yaml.safe_dump(config_to_dict(cfg), sort_keys=False))
-    with RunLogger(run) as logger:
-        report = adapt_model(model, cfg, json_path, device=dev, logger=logger, show_progress=show_progress)
-    if summary is not None:
-        report.pseudo_label_seconds = summary.seconds
-    save_checkpoint(run / "model.pt", model, cfg, report.best_step,
-                    extra={"init": str(init_p), "adapt": _small(report.to_dict())})
-    atomic_write_json(run / "report.json", report.to_dict(), indent=2)
+            load_dataset(data_p, read_amodal=False, check_files=True)  # fail early, naming the file
+            json_path = _with_private_cache(data_p, run)
+        else:
+            predictor = None
+            if visible_masks is None:
+                predictor = AmodalPredictor(model, config=ckpt_cfg, device=str(dev), max_side=None, detector=detector)
+            summary = pseudo_label(videos, run / "pseudo", predictor, visible_masks, max_side=cfg.adapt.max_side,
+                                   min_track_frames=cfg.adapt.min_track_frames, show_progress=show_progress,
+                                   motion_width=cfg.model.completion.motion_width,
+                                   motion_preset=cfg.model.completion.motion_preset)
+            json_path = summary.json_path
+        cfg.data.train, cfg.data.val = str(json_path), ""
+        cfg.train.out_dir = str(run)
+        atomic_write_text(run / "config.yaml", yaml.safe_dump(config_to_dict(cfg), sort_keys=False))
+        with RunLogger(run) as logger:
+            report = adapt_model(model, cfg, json_path, device=dev, logger=logger, show_progress=show_progress)
+        if summary is not None:
+            report.pseudo_label_seconds = summary.seconds
+        save_checkpoint(run / "model.pt", model, cfg, report.best_step,
+                        extra={"init": str(init_p), "adapt": _small(report.to_dict())})
+        atomic_write_json(run / "report.json", report.to_dict(), indent=2)
     return {"run_dir": str(run), "model": str(run / "model.pt"), "report": report.to_dict(),
             "pseudo_labels": None if summary is None else {"videos": summary.videos, "frames": summary.frames,
                                                            "tracks": summary.tracks, "seconds": round(summary.seconds, 2)}}

@@ -96,12 +96,8 @@ def _selected(dataset: Any, max_videos: Optional[int]) -> Optional[List[str]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from amodal.data.format import load_dataset, load_predictions, save_predictions
     from amodal.errors import InputError
-    from amodal.eval.baselines import ModelOptions, build_runner
-    from amodal.eval.report import render_text, write_reports
-    from amodal.eval.run import run_model, score_predictions
-    from amodal.utils.files import prepare_output_dir, refuse_inputs_inside
+    from amodal.utils.files import output_dir_undone_on_error, refuse_inputs_inside
 
     if not Path(args.gt).is_file():
         raise InputError(f"--gt {args.gt}: no such file")
@@ -123,7 +119,21 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(f"unknown model {unknown[0]!r}; known models: {', '.join(sorted(MODELS))}")
     if args.out:  # --overwrite clears the folder: it must not hold an input
         refuse_inputs_inside(args.out, [args.gt, args.pred, args.checkpoint, args.image_root], "--out")
-    out = prepare_output_dir(args.out, args.overwrite) if args.out else None
+    if not args.out:
+        _evaluate(args, evaluator, names, None)
+        return 0
+    with output_dir_undone_on_error(args.out, args.overwrite) as folder:  # a failed run leaves no partial folder
+        _evaluate(args, evaluator, names, folder.path)
+    return 0
+
+
+def _evaluate(args: argparse.Namespace, evaluator: Any, names: List[str], out: Optional[Path]) -> None:
+    """Run the models (or read --pred), score, print, and write the reports into `out` (None: print only)."""
+    from amodal.data.format import load_dataset, load_predictions, save_predictions
+    from amodal.eval.baselines import ModelOptions, build_runner
+    from amodal.eval.report import render_text, write_reports
+    from amodal.eval.run import run_model, score_predictions
+
     results: Dict[str, Dict[str, Any]] = {}
     extra: Dict[str, Any] = {"gt": str(args.gt), "given_visible": bool(args.given_visible)}
 
@@ -169,4 +179,3 @@ def run(args: argparse.Namespace) -> int:
     if out is not None:
         write_reports(out, results, extra)
         print(f"wrote {out}/scores.json, scores.md, iou_vs_occlusion.png and predictions", file=sys.stderr)
-    return 0

@@ -200,7 +200,7 @@ def _run_one(predictor: Any, source: str, out_dir: Path, args: argparse.Namespac
     from amodal.data.readers import open_source
     from amodal.inference.visible_inputs import check_visible_masks, load_visible_masks
     from amodal.inference.writer import ResultWriter
-    from amodal.utils.files import prepare_output_dir
+    from amodal.utils.files import output_dir_undone_on_error
 
     live = is_live(source)
     name = source_name(source)
@@ -212,38 +212,41 @@ def _run_one(predictor: Any, source: str, out_dir: Path, args: argparse.Namespac
             masks = load_visible_masks(args.visible_masks, video_name=name)
             check_visible_masks(masks, total, tuple(src.size) if src.size else None, source)
             video_id = getattr(masks, "video_id", 1)
-        prepare_output_dir(out_dir, overwrite=args.overwrite)
-        writer = ResultWriter(out_dir, fps=src.fps, write_video=not args.no_video, save_png=args.save_png,
-                              video_id=video_id)
-        interrupted = False
-        start = time.perf_counter()
-        frames = 0
-        latency = 0.0
-        bar = tqdm(total=total, unit="frame", desc=name, disable=None, dynamic_ncols=True)
-        try:
-            for frame, result in predictor.predict_frames(src, masks, mode=args.mode):
-                writer.put(frame.image, result)
-                frames += 1
-                latency += result.latency_ms
-                bar.update(1)
-        except KeyboardInterrupt:
-            interrupted = True
-        except BaseException:
+        # a failed file or folder leaves nothing (run it again); what a live stream wrote before it broke stays
+        with output_dir_undone_on_error(out_dir, overwrite=args.overwrite) as folder:
+            writer = ResultWriter(out_dir, fps=src.fps, write_video=not args.no_video, save_png=args.save_png,
+                                  video_id=video_id)
+            interrupted = False
+            start = time.perf_counter()
+            frames = 0
+            latency = 0.0
+            bar = tqdm(total=total, unit="frame", desc=name, disable=None, dynamic_ncols=True)
+            try:
+                for frame, result in predictor.predict_frames(src, masks, mode=args.mode):
+                    writer.put(frame.image, result)
+                    if live and not frames:
+                        folder.keep()
+                    frames += 1
+                    latency += result.latency_ms
+                    bar.update(1)
+            except KeyboardInterrupt:
+                interrupted = True
+            except BaseException:
+                bar.close()
+                writer.abort()
+                raise
             bar.close()
-            writer.abort()
-            raise
-        bar.close()
-        elapsed = time.perf_counter() - start
-        summary = writer.close({
-            "source": source,
-            "mode": args.mode,
-            "device": str(predictor.device),
-            "checkpoint": str(checkpoint),
-            "visible_masks": args.visible_masks,
-            "fps_achieved": round(frames / elapsed, 2) if elapsed > 0 and frames else 0.0,
-            "mean_latency_ms": round(latency / frames, 2) if frames else 0.0,
-            "interrupted": interrupted and not live,
-        })
+            elapsed = time.perf_counter() - start
+            summary = writer.close({
+                "source": source,
+                "mode": args.mode,
+                "device": str(predictor.device),
+                "checkpoint": str(checkpoint),
+                "visible_masks": args.visible_masks,
+                "fps_achieved": round(frames / elapsed, 2) if elapsed > 0 and frames else 0.0,
+                "mean_latency_ms": round(latency / frames, 2) if frames else 0.0,
+                "interrupted": interrupted and not live,
+            })
     _print_summary(source, summary, interrupted)
     return 130 if interrupted and not live else 0
 

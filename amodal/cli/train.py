@@ -1,7 +1,7 @@
 """`amodal train`: self-supervised training (or the amodal-supervised upper bound).
 
     amodal train --config configs/default.yaml [--set key=value ...] [--out DIR] [--resume]
-    amodal train --data MY_VIDEOS [--visible-masks PATH] [--init CKPT] --config configs/finetune.yaml --out RUN
+    amodal train --data MY_VIDEOS [--visible-masks PATH | --detector D] [--init CKPT] --config configs/finetune.yaml --out RUN
 
 With `--data`, the `--init` checkpoint (default: the shipped weights) is fine-tuned, self-supervised,
 on your own videos (see docs/ADAPTATION.md and `amodal.adapt.finetune`).
@@ -12,6 +12,8 @@ trains with DistributedDataParallel (gloo on CPU, nccl on GPU).
 from __future__ import annotations
 
 import argparse
+
+from amodal.config import DETECTORS
 
 HELP = "train the amodal model (self-supervised from RGB + visible masks; see docs/TRAINING.md)"
 
@@ -35,6 +37,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--visible-masks", default=None, metavar="PATH",
                         help="with --data: visible masks of the videos (instance-id PNG folders or native JSON) "
                              "instead of the checkpoint's visible-mask network")
+    parser.add_argument("--detector", choices=DETECTORS, default=None,
+                        help="with --data and without --visible-masks: where the objects (and so the pseudo-labels) "
+                             "come from: the visible-mask 'network' (the checkpoint's default), 'motion' or "
+                             "'network+motion' (as in amodal infer)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -47,8 +53,8 @@ def run(args: argparse.Namespace) -> int:
         return _run_finetune(args)
     from amodal.errors import InputError
 
-    if args.init is not None or args.visible_masks is not None:
-        raise InputError("--init and --visible-masks are used with --data (fine-tuning on your own videos)")
+    if args.init is not None or args.visible_masks is not None or args.detector is not None:
+        raise InputError("--init, --visible-masks and --detector are used with --data (fine-tuning on your own videos)")
     cfg = load_config(args.config, args.overrides)
     result = train(cfg, args.out, resume=args.resume, overwrite=args.overwrite, stop_after=args.stop_after,
                    device=args.device, show_progress=not args.quiet)
@@ -73,9 +79,11 @@ def _run_finetune(args: argparse.Namespace) -> int:
         raise InputError("--data runs in one process; start it without torchrun")
     if args.out is None:
         raise InputError("--out RUN is required with --data")
+    if args.detector is not None and args.visible_masks is not None:
+        raise InputError("--detector makes the visible masks: give it or --visible-masks, not both")
     result = finetune(args.data, args.out, init=args.init, visible_masks=args.visible_masks, config=args.config,
                       overrides=args.overrides, overwrite=args.overwrite, device=args.device,
-                      show_progress=not args.quiet)
+                      show_progress=not args.quiet, detector=args.detector)
     report = result["report"]
     result["report"] = {k: v for k, v in report.items() if k != "history"}
     print(json.dumps(result, default=str))

@@ -75,6 +75,10 @@ def _check_config(cfg: Config) -> None:
     from amodal.losses import completion_trained, resolve_weights, visible_trained
 
     weights = resolve_weights(cfg)
+    if weights.get("anchor", 0.0):
+        raise ConfigError("train.loss_weights.anchor keeps a network near the weights it started from: it is for "
+                          "fine-tuning a checkpoint on your videos (amodal train --data VIDEOS, e.g. with "
+                          "configs/finetune.yaml) and amodal adapt; set it to 0 to train from a config")
     if not completion_trained(weights) and not (cfg.model.visible.enabled and visible_trained(weights)):
         raise ConfigError("train.loss_weights: every term of the model's networks has weight 0, nothing to train")
     parts = cfg.train.init_parts

@@ -1,13 +1,14 @@
 """Safe file output: atomic writes and output folders that are never silently overwritten."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, Callable, Iterable, Optional, Union
+from typing import Any, Callable, Iterable, Iterator, Optional, Union
 
 from amodal.errors import AmodalError, OutputExistsError
 
@@ -92,13 +93,51 @@ def prepare_output_dir(path: PathLike, overwrite: bool = False) -> Path:
         if not overwrite:
             raise OutputExistsError(f"output folder {path} already exists and is not empty (use --overwrite)")
         _refuse_precious(path)
-        for child in path.iterdir():
-            if child.is_dir() and not child.is_symlink():
-                shutil.rmtree(child)
-            else:
-                child.unlink()
+        _remove_contents(path)
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def _remove_contents(path: Path) -> None:
+    for child in path.iterdir():
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
+
+
+class OutputFolder:
+    """The folder `output_dir_undone_on_error` prepared; `keep()` once it holds output worth keeping."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.kept = False
+
+    def keep(self) -> None:
+        """From now on an error leaves the folder's contents (e.g. the frames a stream wrote before it broke)."""
+        self.kept = True
+
+
+@contextlib.contextmanager
+def output_dir_undone_on_error(path: PathLike, overwrite: bool = False) -> Iterator[OutputFolder]:
+    """`prepare_output_dir`, undone when the body raises an error before `keep()`.
+
+    What the body wrote is removed, and the folder too when this call made it, so the same command
+    can simply run again after the error is mended (a folder `overwrite` emptied stays, empty).
+    An interruption (Ctrl-C) leaves the partial output where it is.
+    """
+    path = Path(path)
+    made = not path.exists()
+    prepare_output_dir(path, overwrite)
+    folder = OutputFolder(path)
+    try:
+        yield folder
+    except Exception:
+        if not folder.kept and path.is_dir():
+            _remove_contents(path)
+            if made:
+                path.rmdir()
+        raise
 
 
 def refuse_inputs_inside(out: PathLike, inputs: Iterable[Optional[PathLike]], what: str = "output folder") -> None:

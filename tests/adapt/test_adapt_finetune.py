@@ -107,9 +107,24 @@ def test_finetune_yaml_equals_builtin_recipe_and_model_comes_from_checkpoint():
         finetune_config(Config(), None, ["adapt.holdout=1.5"])
 
 
+def test_finetune_takes_the_objects_from_motion_for_a_checkpoint_without_a_visible_net(tmp_path, tiny_ckpt, capsys):
+    videos, masks = _videos(tmp_path)
+    argv = ["train", "--data", str(videos), "--init", str(tiny_ckpt)] + FAST
+    assert main(argv + ["--out", str(tmp_path / "a")]) == 2  # the checkpoint cannot make visible masks
+    assert "--detector motion" in capsys.readouterr().err
+    assert not (tmp_path / "a").exists()  # the failed run left no folder to --overwrite
+    assert main(argv + ["--out", str(tmp_path / "b"), "--detector", "motion"]) == 0, capsys.readouterr().err
+    pseudo = json.loads((tmp_path / "b" / "pseudo" / "annotations.json").read_text())
+    assert pseudo["annotations"]  # tracks of the moving ellipses
+    assert (tmp_path / "b" / "model.pt").is_file()
+    assert main(argv + ["--out", str(tmp_path / "c"), "--detector", "motion", "--visible-masks", str(masks)]) == 2
+    assert "not both" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--data", "missing_dir"], "no such file"),
     (["--init", "x.pt", "--config", "configs/tiny.yaml"], "used with --data"),
+    (["--detector", "motion", "--config", "configs/tiny.yaml"], "used with --data"),
     (["--data", ".", "--resume"], "--resume"),
 ])
 def test_cli_errors_exit_2_with_one_line(argv, message, capsys, tmp_path):

@@ -247,3 +247,16 @@ def test_training_never_reads_the_amodal_masks_of_its_data(tmp_path, data):
     with pytest.raises(Exception, match="amodal"):
         train(_cfg(data, **{"data.train": str(canary), "train.amodal_supervision": "true", "train.val_every": 0}),
               str(tmp_path / "sup"), show_progress=False)
+
+
+def test_the_fine_tuning_config_without_data_is_refused_not_trained_from_scratch(tmp_path, data, capsys):
+    """`amodal train --config configs/finetune.yaml` without --data once trained a new network from
+    scratch, its anchor term silently dropped (no starting network to stay near)."""
+    from amodal.cli.main import main
+
+    finetune = str(Path(TINY).parent / "finetune.yaml")
+    argv = ["train", "--config", finetune, "--out", str(tmp_path / "r"), "--quiet", "--set", f"data.train={data}",
+            "--set", "train.steps=1", "--set", "data.val=\"\""]
+    assert main(argv) == 2
+    assert "amodal train --data" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
