@@ -167,13 +167,12 @@ class AmodalPredictor:
         from amodal.models.completion import check_order_ratio, check_threshold
         from amodal.models.detector import check_detector
         from amodal.models.tracker import DEFAULT_MIN_HITS, check_min_hits
-        from amodal.utils.checks import check_int
+        from amodal.utils.checks import check_int, check_max_side
         from amodal.utils.threads import check_threads, set_threads
 
         if not isinstance(max_objects, int) or max_objects < 1:
             raise InputError(f"max_objects must be a positive int, got {max_objects!r}")
-        if max_side is not None and (not isinstance(max_side, int) or max_side < 16):
-            raise InputError(f"max_side must be an int >= 16 or None, got {max_side!r}")
+        check_max_side(max_side)
         self.min_hits = check_min_hits(DEFAULT_MIN_HITS if min_hits is None else min_hits)
         self.threshold = check_threshold(threshold)
         if detector is not None:

@@ -26,15 +26,16 @@ def _model_config(predictor: Any) -> Any:
     return cfg
 
 
-def check_save_target(save_to: Optional[PathLike], loaded: Optional[PathLike]) -> None:
-    """Refuse writing adapted weights over the checkpoint they were loaded from (or onto a folder)."""
+def check_save_target(save_to: Optional[PathLike], loaded: Optional[PathLike], name: str = "save_to") -> None:
+    """Refuse writing adapted weights over the checkpoint they were loaded from (or onto a folder);
+    `name` is how the error names the target (the argument or the command-line option)."""
     if save_to is None:
         return
     target = Path(save_to)
     if target.is_dir():
-        raise InputError(f"save_to {target} is a folder; give a checkpoint file name (e.g. adapted.pt)")
+        raise InputError(f"{name} {target} is a folder; give a checkpoint file name (e.g. adapted.pt)")
     if loaded is not None and target.resolve() == Path(loaded).resolve():
-        raise InputError(f"save_to {target} is the checkpoint the predictor was loaded from; it is never overwritten, "
+        raise InputError(f"{name} {target} is the checkpoint the predictor was loaded from; it is never overwritten, "
                          "choose another file")
 
 

@@ -57,6 +57,7 @@ def _check(args: argparse.Namespace) -> Path:
     from amodal.engine.checkpoint import DEFAULT_CHECKPOINT
     from amodal.errors import CheckpointError, InputError
     from amodal.utils.files import refuse_inputs_inside
+    from amodal.utils.checks import check_max_side
     from amodal.utils.threads import check_threads
 
     if is_live(args.video):
@@ -68,12 +69,13 @@ def _check(args: argparse.Namespace) -> Path:
     if args.max_objects < 1:
         raise InputError(f"--max-objects must be >= 1, got {args.max_objects}")
     check_threads(args.threads, "--threads")
+    check_max_side(args.max_side, "--max-side")
     if args.visible_masks is not None and not Path(args.visible_masks).exists():
         raise InputError(f"--visible-masks {args.visible_masks}: no such file or folder")
     checkpoint = Path(args.checkpoint) if args.checkpoint else Path(DEFAULT_CHECKPOINT)
     if not checkpoint.is_file():
         raise CheckpointError(f"checkpoint not found: {checkpoint}" + ("" if args.checkpoint else " (pass --checkpoint CKPT)"))
-    check_save_target(args.save_checkpoint, checkpoint)
+    check_save_target(args.save_checkpoint, checkpoint, "--save-checkpoint")
     out = Path(args.out)
     refuse_inputs_inside(out, [args.video, args.visible_masks, str(checkpoint), args.config], "--out")
     if args.save_checkpoint and out.resolve() in Path(args.save_checkpoint).resolve().parents:

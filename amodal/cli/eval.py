@@ -108,6 +108,8 @@ def run(args: argparse.Namespace) -> int:
     if args.pred is None and not args.out:
         raise InputError("--out is required when running a model (no --pred given)")
     evaluator = _evaluator(args)  # validates the filter / buckets before any work
+    if not 0.0 < args.match_iou <= 1.0:
+        raise InputError(f"--match-iou must be in (0, 1] (a mean visible IoU), got {args.match_iou}")
     names = [n.strip() for n in (args.compare or args.model).split(",") if n.strip()]
     if args.pred is None:
         from amodal.eval.baselines import MODELS

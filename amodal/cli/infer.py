@@ -119,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
     from amodal.utils.files import prepare_output_dir
     from amodal.models.completion import check_order_ratio, check_threshold
     from amodal.models.tracker import check_min_hits
-    from amodal.utils.checks import check_int
+    from amodal.utils.checks import check_int, check_max_side
     from amodal.utils.threads import check_threads
 
     sources = [str(s) for s in args.sources]
@@ -127,6 +127,7 @@ def run(args: argparse.Namespace) -> int:
     if args.max_objects < 1:
         raise InputError(f"--max-objects must be >= 1, got {args.max_objects}")
     check_threads(args.threads, "--threads")
+    check_max_side(args.max_side, "--max-side")
     if args.min_hits is not None:
         check_min_hits(args.min_hits, "--min-hits")
     check_threshold(args.threshold, "--threshold")
@@ -184,7 +185,8 @@ def run(args: argparse.Namespace) -> int:
             if len(sources) == 1:
                 raise
             failures.append(sources[i])
-            print(f"amodal infer: error: {sources[i]}: {exc}", file=sys.stderr)
+            message = str(exc) if sources[i] in str(exc) else f"{sources[i]}: {exc}"  # named once
+            print(f"amodal infer: error: {message}", file=sys.stderr)
         if status == 130:
             break
     if failures:
@@ -262,7 +264,8 @@ def _length(src: Any) -> Optional[int]:
 def _print_summary(source: str, summary: Dict[str, Any], interrupted: bool) -> None:
     files = summary.get("files", {})
     note = " (stopped by Ctrl-C)" if interrupted else ""
-    print(f"amodal infer: {source}: {summary['frames']} frames, {summary['objects']} objects, "
+    frames, objects = summary["frames"], summary["objects"]
+    print(f"amodal infer: {source}: {frames} frame{'s' * (frames != 1)}, {objects} object{'s' * (objects != 1)}, "
           f"{summary['fps_achieved']:.1f} fps ({summary['mode']}, {summary['device']}){note}")
     labels = (("overlay", "overlay video"), ("masks", "PNG masks"), ("summary", "summary"), ("predictions", "predictions"))
     for key, label in labels:

@@ -104,6 +104,10 @@ class AmodalEvaluator:
         edges = [float(e) for e in buckets]
         if len(edges) < 2 or any(b <= a for a, b in zip(edges, edges[1:])):
             raise ValueError(f"occlusion bucket edges must increase, got {list(buckets)}")
+        if edges[0] < 0.0 or edges[-1] > 1.0:
+            raise ValueError(f"occlusion bucket edges must lie in [0, 1] (occlusion rates), got {list(buckets)}")
+        if isinstance(pasted_erode, bool) or int(pasted_erode) != pasted_erode or pasted_erode < 0:
+            raise ValueError(f"the pasted-occluder erosion kernel must be an integer >= 0 (0: none), got {pasted_erode}")
         if occ_min is not None and occ_max is not None and occ_min >= occ_max:
             raise ValueError(f"occ_min ({occ_min}) must be below occ_max ({occ_max})")
         self.occ_min = occ_min

@@ -328,8 +328,9 @@ class AmodalSession:
             seen = vis.any((1, 2))  # an empty given mask: the object is there, hidden
         else:
             if self.detector is None:
-                raise InputError("this model has no visible-mask network: pass visible_masks to step() "
-                                 "or use the 'motion' detector")
+                raise InputError("this model has no visible-mask network: give the visible masks (visible_masks; "
+                                 "--visible-masks, or --given-visible in amodal eval) or take the objects from "
+                                 "motion (detector 'motion', --detector motion)")
             ids, vis, det = self._detect(image, size, other)
             seen = np.ones(len(ids), bool)
         if self.detector is not None and self.detector.needs_previous:

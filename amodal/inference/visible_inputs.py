@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -70,9 +70,45 @@ class VisibleMaskSequence(Sequence[MaskDict]):
     def size(self) -> Size:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def frame(self, index: int) -> MaskDict:  # pragma: no cover - abstract
+        """The masks of frame `index` (0 <= index < len)."""
+        raise NotImplementedError
+
+    def __getitem__(self, index: Union[int, slice]) -> Any:  # type: ignore[override]
+        """`[i]` (negative counts from the end, like a list) -> the frame's masks; `[a:b:c]` -> a lazy
+        sequence of those frames (e.g. the first frames of a long video)."""
+        if isinstance(index, slice):
+            return MaskFrames(self, range(len(self))[index])
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+            raise TypeError(f"visible masks are indexed by frame number or slice, not {type(index).__name__}")
+        n = len(self)
+        i = int(index) + n if index < 0 else int(index)
+        if not 0 <= i < n:
+            raise IndexError(f"frame {index} of {n}")
+        return self.frame(i)
+
     def __iter__(self) -> Iterator[MaskDict]:
         for i in range(len(self)):
-            yield self[i]
+            yield self.frame(i)
+
+
+class MaskFrames(VisibleMaskSequence):
+    """Some frames of another `VisibleMaskSequence` (what slicing it returns), still read lazily."""
+
+    def __init__(self, source: VisibleMaskSequence, frames: range) -> None:
+        self.source, self.frames = source, frames
+        self.origin = source.origin
+        self.video_id = getattr(source, "video_id", 1)
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    @property
+    def size(self) -> Size:
+        return self.source.size
+
+    def frame(self, index: int) -> MaskDict:
+        return self.source.frame(self.frames[index])
 
 
 class PngMaskFolder(VisibleMaskSequence):
@@ -102,7 +138,7 @@ class PngMaskFolder(VisibleMaskSequence):
                 raise FormatError(f"cannot read mask PNG {self.files[0]}: {exc}") from None
         return self._size
 
-    def __getitem__(self, index: int) -> MaskDict:  # type: ignore[override]
+    def frame(self, index: int) -> MaskDict:
         ids = read_instance_png(self.files[index])
         if (ids.shape[1], ids.shape[0]) != self.size:
             raise FormatError(
@@ -131,11 +167,9 @@ class NativeVisibleMasks(VisibleMaskSequence):
     def size(self) -> Size:
         return self._size
 
-    def __getitem__(self, index: int) -> MaskDict:  # type: ignore[override]
+    def frame(self, index: int) -> MaskDict:
         from amodal.utils.masks import decode_rle
 
-        if not 0 <= index < self._length:
-            raise IndexError(index)
         out: MaskDict = {}
         for tid, segs in self._tracks:
             rle = segs[index] if index < len(segs) else None

@@ -6,6 +6,13 @@ from typing import Any
 from amodal.errors import InputError
 
 
+def check_max_side(value: Any, name: str = "max_side") -> Any:
+    """`value` (the long side frames are reduced to) as an int >= 16, or None; InputError naming `name` otherwise."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 16):
+        raise InputError(f"{name} must be an integer >= 16 (pixels) or None, got {value!r}")
+    return value
+
+
 def check_int(value: Any, name: str, minimum: int = 0) -> int:
     """`value` as an int >= `minimum` (bools and non-integers refused); InputError naming `name` otherwise."""
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:

@@ -143,6 +143,7 @@ def test_threads_option(fake_model, video, tmp_path, capsys, keep_threads):
     ("--threshold", "1", "--threshold must be a probability", "0.3", "threshold", 0.3),
     ("--hidden-frames", "-2", "--hidden-frames must be an int >= 0", "0", "hidden_frames", 0),
     ("--order-ratio", "0.5", "--order-ratio must be 0 (off) or a ratio >= 1", "0", "order_ratio", 0.0),
+    ("--max-side", "0", "--max-side must be an integer >= 16", "640", "max_side", 640),
 ])
 def test_predictor_options_checked_before_loading_and_passed_on(fake_model, video, tmp_path, capsys, option, bad,
                                                                  message, good, attr, value):
@@ -186,7 +187,7 @@ def test_visible_masks_png_folder(fake_model, video, tmp_path, capsys):
     assert "5 frames" in err and "6 frames" in err
 
 
-def test_several_sources_and_sharding(fake_model, video, tmp_path, monkeypatch):
+def test_several_sources_and_sharding(fake_model, video, tmp_path, monkeypatch, capsys):
     folder = tmp_path / "in" / "frames"
     folder.mkdir()
     for t, im in enumerate(_frames()[:3]):
@@ -199,8 +200,11 @@ def test_several_sources_and_sharding(fake_model, video, tmp_path, monkeypatch):
     bad = tmp_path / "in" / "bad.mp4"
     bad.write_bytes(b"garbage" * 20)
     out3 = tmp_path / "out3"
+    capsys.readouterr()
     assert _infer(bad, video, "--out", out3, "--no-video") == 2  # the good source still runs
     assert (out3 / "clip" / "predictions.json").is_file() and not (out3 / "bad").exists()
+    err = capsys.readouterr().err
+    assert f"error: {bad}: cannot open video" in err and err.count(str(bad)) == 2  # its error, then the list
 
     monkeypatch.setenv("RANK", "1")
     monkeypatch.setenv("WORLD_SIZE", "2")

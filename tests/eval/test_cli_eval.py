@@ -258,3 +258,18 @@ def test_depth_ranks_of_a_prediction_file_are_scored(tmp_path, capsys):
     s = json.loads((tmp_path / "out" / "scores.json").read_text())["models"]["pred"]
     assert s["order"] == {"pairs": 3, "ranked": 2, "correct": 1, "accuracy": 0.5}
     assert "depth order" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("option, value, phrase", [
+    ("--pasted-erode", "-1", "erosion kernel must be an integer >= 0"),
+    ("--match-iou", "2", "--match-iou must be in (0, 1]"),
+    ("--match-iou", "0", "--match-iou must be in (0, 1]"),
+    ("--buckets", "0,0.5,2", "must lie in [0, 1]"),
+    ("--buckets", "0.5,0.1", "must increase"),
+])
+def test_option_values_that_cannot_score_are_one_line_errors(tmp_path, capsys, option, value, phrase):
+    gt = write_gt(tmp_path / "gt.json")
+    pred = write_pred(tmp_path / "pred.json")
+    code = main(["eval", "--gt", str(gt), "--pred", str(pred), option, value])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and phrase in err, err

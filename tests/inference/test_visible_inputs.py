@@ -124,3 +124,25 @@ def test_native_json_single_and_matched(tmp_path):
     assert load_visible_masks(tmp_path / "two.json", video_name="clipB").video_id == 8
     with pytest.raises(FormatError, match="none matches the source name 'clipC'"):
         load_visible_masks(tmp_path / "two.json", video_name="clipC")
+
+
+def test_masks_are_indexed_and_sliced_like_a_list(tmp_path):
+    for t in range(4):
+        Image.fromarray(_ids(t)).save(tmp_path / f"{t}.png")
+    _native(tmp_path / "one.json", [(3, "clipA")])
+    for masks in (load_visible_masks(tmp_path), load_visible_masks(tmp_path / "one.json")):
+        n = len(masks)
+        last, also_last = masks[-1], masks[n - 1]
+        assert sorted(last) == sorted(also_last) and all(np.array_equal(last[k], also_last[k]) for k in last)
+        first = masks[:2]  # e.g. the first frames of a long video, still read lazily
+        assert len(first) == 2 and first.size == masks.size and first.origin == masks.origin
+        assert [sorted(f) for f in first] == [sorted(masks[0]), sorted(masks[1])]
+        assert len(masks[::2]) == (n + 1) // 2 and sorted(masks[::2][1]) == sorted(masks[2])
+        assert len(masks[5:]) == 0
+        assert getattr(first, "video_id", 1) == getattr(masks, "video_id", 1)
+        with pytest.raises(IndexError):
+            masks[n]
+        with pytest.raises(IndexError):
+            masks[-n - 1]
+        with pytest.raises(TypeError, match="frame number or slice"):
+            masks["0"]
