@@ -4,8 +4,26 @@ from __future__ import annotations
 import json
 import math
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Dict, Optional
+
+
+def _tensorboard_writer(folder: Path) -> Any:
+    """A TensorBoard SummaryWriter into `folder`, or None: silently when tensorboard is not installed,
+    with one warning when it is but cannot start (the JSON lines are kept either way)."""
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        return None
+    except Exception as exc:  # installed but broken (e.g. a protobuf it does not support)
+        warnings.warn(f"TensorBoard logging is off: tensorboard cannot be imported ({exc})", stacklevel=3)
+        return None
+    try:
+        return SummaryWriter(str(folder))
+    except Exception as exc:
+        warnings.warn(f"TensorBoard logging is off: cannot write {folder} ({exc})", stacklevel=3)
+        return None
 
 
 class RunLogger:
@@ -17,12 +35,7 @@ class RunLogger:
         self._fh = open(self.path, "a", encoding="utf-8") if enabled else None
         self._tb = None
         if enabled and tensorboard:
-            try:
-                from torch.utils.tensorboard import SummaryWriter
-
-                self._tb = SummaryWriter(str(Path(run_dir) / "tb"))
-            except Exception:  # tensorboard missing or broken: JSON lines are enough
-                self._tb = None
+            self._tb = _tensorboard_writer(Path(run_dir) / "tb")
 
     def log(self, step: int, values: Dict[str, Any], kind: str = "train") -> None:
         if not self.enabled:

@@ -9,9 +9,10 @@ reproduces the uninterrupted run exactly.
 from __future__ import annotations
 
 import math
+import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
@@ -91,6 +92,18 @@ def _check_config(cfg: Config) -> None:
     if cfg.train.init and "visible" in parts and not cfg.model.visible.enabled:
         raise ConfigError("train.init_parts includes 'visible' but model.visible.enabled is false "
                           "(set train.init_parts=[completion])")
+
+
+def changed_settings(before: Dict[str, Any], now: Dict[str, Any], prefix: str = "") -> List[str]:
+    """`key: old -> new` for every config key whose value differs between two nested config dicts."""
+    out: List[str] = []
+    for key in sorted(set(before) | set(now)):
+        a, b = before.get(key), now.get(key)
+        if isinstance(a, dict) and isinstance(b, dict) and key != "loss_weights":
+            out += changed_settings(a, b, f"{prefix}{key}.")
+        elif a != b:
+            out.append(f"{prefix}{key} {a!r} -> {b!r}")
+    return out
 
 
 def freeze_untrained(model: nn.Module, cfg: Config) -> Sequence[str]:
@@ -242,6 +255,10 @@ def _train(cfg, run, resume, overwrite, stop_after, info, show_progress, build_m
         optimizer.load_state_dict(ckpt["optimizer"])
         set_rng_state(ckpt.get("rng", {}))
         start = int(ckpt["step"])
+        changed = changed_settings(ckpt.get("config") or {}, config_to_dict(cfg))
+        if changed and info.is_main:  # e.g. more steps on purpose; or a --set forgotten from the first command
+            print(f"amodal train: resuming {ckpt_path} at step {start} with changed settings: {', '.join(changed)}",
+                  file=sys.stderr)
     freeze_untrained(model, cfg)
     step_module: nn.Module = TrainStep(model, cfg, future_teacher(cfg, info.device))
     if info.enabled:

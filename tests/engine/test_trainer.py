@@ -43,7 +43,7 @@ def test_smoke_run_writes_checkpoint_log_config(tmp_path, data):
         train(_cfg(data), str(run), show_progress=False)
 
 
-def test_resume_equals_uninterrupted(tmp_path, data):
+def test_resume_equals_uninterrupted(tmp_path, data, capsys):
     cfg = _cfg(data, **{"train.val_every": 0})
     straight = train(cfg, str(tmp_path / "a"), show_progress=False)["model"]
     train(cfg, str(tmp_path / "b"), stop_after=2, show_progress=False)
@@ -51,6 +51,17 @@ def test_resume_equals_uninterrupted(tmp_path, data):
     resumed = train(cfg, str(tmp_path / "b"), resume=True, show_progress=False)["model"]
     for (k, a), (_, b) in zip(straight.state_dict().items(), resumed.state_dict().items()):
         assert torch.equal(a, b), k
+    assert "changed settings" not in capsys.readouterr().err
+
+
+def test_resuming_with_other_settings_says_which(tmp_path, data, capsys):
+    train(_cfg(data, **{"train.val_every": 0}), str(tmp_path / "r"), stop_after=2, show_progress=False)
+    more = _cfg(data, **{"train.val_every": 0, "train.steps": 6, "train.loss_weights.next_visible": 2.0})
+    assert train(more, str(tmp_path / "r"), resume=True, show_progress=False)["step"] == 6
+    err = capsys.readouterr().err
+    assert "resuming" in err and "at step 2 with changed settings" in err
+    assert "train.steps 4 -> 6" in err and "train.loss_weights {} -> {'next_visible': 2.0}" in err
+    assert "model." not in err and "data." not in err  # only what changed
 
 
 def test_periodic_validation_does_not_change_the_weights(tmp_path, data):
