@@ -19,7 +19,6 @@ full mIoU it costs (its share x (1 - its mean full IoU), x 100); the groups' cos
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -133,24 +132,17 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--json", help="also write the result here")
     args = parser.parse_args(argv)
     from amodal.data.format import load_dataset, load_predictions
-    from amodal.errors import AmodalError
+    from amodal.utils.files import run_json_tool
 
-    try:
+    def compute() -> Dict[str, Any]:
         if not 0.0 < args.match_iou <= 1.0:
             raise ValueError(f"--match-iou must be in (0, 1], got {args.match_iou}")
         dataset = load_dataset(args.annotations, read_amodal=True)
         if not dataset.has_amodal:
             raise ValueError(f"{args.annotations} has no amodal masks")
-        result = breakdown(dataset, load_predictions(args.predictions, dataset), args.match_iou)
-    except (AmodalError, ValueError, OSError) as exc:
-        print(f"e2e_breakdown: {exc}", file=sys.stderr)
-        return 2
-    print(_table(result))
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(result, f, indent=1)
-    return 0
+        return breakdown(dataset, load_predictions(args.predictions, dataset), args.match_iou)
 
+    return run_json_tool("e2e_breakdown", compute, args.json, render=_table)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -20,7 +20,6 @@ total B - A difference (the shares add up to 100 %).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -121,22 +120,15 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--json", help="also write the result here")
     args = parser.parse_args(argv)
     from amodal.data.format import load_dataset, load_predictions
-    from amodal.errors import AmodalError
+    from amodal.utils.files import run_json_tool
 
-    try:
+    def compute() -> Dict[str, Any]:
         dataset = load_dataset(args.annotations, read_amodal=True)
         if not dataset.has_amodal:
             raise ValueError(f"{args.annotations} has no amodal masks")
-        result = compare(dataset, load_predictions(args.run_a, dataset), load_predictions(args.run_b, dataset))
-    except (AmodalError, ValueError, OSError) as exc:
-        print(f"stream_offline_gap: {exc}", file=sys.stderr)
-        return 2
-    print(_table(result))
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(result, f, indent=1)
-    return 0
+        return compare(dataset, load_predictions(args.run_a, dataset), load_predictions(args.run_b, dataset))
 
+    return run_json_tool("stream_offline_gap", compute, args.json, render=_table)
 
 if __name__ == "__main__":
     sys.exit(main())

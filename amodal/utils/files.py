@@ -55,15 +55,22 @@ def print_json(obj: Any, path: Optional[PathLike] = None) -> None:
         atomic_write_text(path, text + "\n")
 
 
-def run_json_tool(name: str, compute: Callable[[], Any], path: Optional[PathLike] = None) -> int:
+def run_json_tool(name: str, compute: Callable[[], Any], path: Optional[PathLike] = None,
+                  render: Optional[Callable[[Any], str]] = None) -> int:
     """A tool's ending: `print_json(compute(), path)` and 0, or one line `name: error` on stderr and 2
-    when `compute` raises an AmodalError, ValueError or OSError (bad input, never a traceback)."""
+    when `compute` raises an AmodalError, ValueError or OSError (bad input, never a traceback).
+    With `render`, the result is printed as `render(result)` (a table) and `path` gets it as JSON."""
     try:
         result = compute()
     except (AmodalError, ValueError, OSError) as exc:
         print(f"{name}: {exc}", file=sys.stderr)
         return 2
-    print_json(result, path)
+    if render is None:
+        print_json(result, path)
+        return 0
+    print(render(result))
+    if path:
+        atomic_write_text(path, json.dumps(result, indent=1) + "\n")
     return 0
 
 

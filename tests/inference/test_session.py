@@ -257,7 +257,7 @@ def test_a_flow_visible_net_streams_with_refined_outlines(clip):
 def test_motion_detector_tracks_without_a_visible_net():
     frames, squares = zip(*(panning_scene(t) for t in range(5)))
     model = _model()  # completion only
-    with pytest.raises(InputError, match="'motion' detector"):
+    with pytest.raises(InputError, match="detector 'motion'"):
         AmodalSession(model).step(frames[0])
     session = AmodalSession(model, detector="motion", min_hits=1)
     ids = []
