@@ -55,6 +55,11 @@ def run(args: argparse.Namespace) -> int:
 
     if args.init is not None or args.visible_masks is not None or args.detector is not None:
         raise InputError("--init, --visible-masks and --detector are used with --data (fine-tuning on your own videos)")
+    import warnings
+
+    # Under torchrun: the visible net's one-input-channel convolutions get channels_last gradients whose
+    # strides differ from DDP's buckets but whose memory is the same; PyTorch warns once per rank.
+    warnings.filterwarnings("ignore", message="Grad strides do not match bucket view strides")
     cfg = load_config(args.config, args.overrides)
     result = train(cfg, args.out, resume=args.resume, overwrite=args.overwrite, stop_after=args.stop_after,
                    device=args.device, show_progress=not args.quiet)
