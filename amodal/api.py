@@ -170,9 +170,8 @@ class AmodalPredictor:
         from amodal.utils.checks import check_int, check_max_side
         from amodal.utils.threads import check_threads, set_threads
 
-        if not isinstance(max_objects, int) or max_objects < 1:
-            raise InputError(f"max_objects must be a positive int, got {max_objects!r}")
-        check_max_side(max_side)
+        max_objects = check_int(max_objects, "max_objects", minimum=1)
+        max_side = check_max_side(max_side)
         self.min_hits = check_min_hits(DEFAULT_MIN_HITS if min_hits is None else min_hits)
         self.threshold = check_threshold(threshold)
         if detector is not None:
@@ -243,28 +242,32 @@ class AmodalPredictor:
         self._size = None
         self._frame_index = 0
 
-    def step(self, image: np.ndarray, visible_masks: Optional[Mapping[int, np.ndarray]] = None) -> FrameResult:
+    def step(self, image: np.ndarray, visible_masks: Optional[Mapping[int, np.ndarray]] = None,
+             timestamp: Optional[float] = None) -> FrameResult:
         """Process the next frame of the stream.
 
         Args:
             image: RGB uint8 (H, W, 3) (grey (H, W) and RGBA (H, W, 4) are converted).
             visible_masks: optional `{object id: bool (H, W)}` visible masks from elsewhere; when
-                given, they replace the built-in visible segmentation and tracking for this frame.
+                given, they replace the built-in visible segmentation and tracking. A stream gives
+                them on every frame or on none (reset() to switch).
+            timestamp: the frame's time (e.g. the camera message's stamp), returned in the result.
 
         Returns:
-            FrameResult with masks bool (N, H, W) at the input resolution.
+            FrameResult with masks bool (N, H, W) at the input resolution; the arrays are the
+            caller's (changing them in place does not reach the stream).
 
         Raises:
-            InputError: bad image or masks, or a frame size unlike the stream's first frame.
+            InputError: bad image or masks, a frame size unlike the stream's first frame, or
+                masks given on some frames and not others. A refused frame leaves the stream as
+                it was: the next good frame gives what it would have given without it.
         """
         import torch
 
         start = time.perf_counter()
         image = as_rgb(image)
         h, w = image.shape[:2]
-        if self._size is None:
-            self._size = (h, w)
-        elif self._size != (h, w):
+        if self._size is not None and self._size != (h, w):
             raise InputError(
                 f"frame size changed from {self._size[1]}x{self._size[0]} to {w}x{h} mid-stream; "
                 "call reset() first or use one predictor per stream"
@@ -273,8 +276,10 @@ class AmodalPredictor:
         small, small_masks = self._downscale(image, masks)
         with torch.inference_mode():
             result = self.session.step(small, small_masks)
+        self._size = (h, w)  # the stream's size, once a frame of it is accepted
         result = self._restore(result, h, w, masks)
         result.frame_index = self._frame_index
+        result.timestamp = timestamp
         self._frame_index += 1
         result.latency_ms = (time.perf_counter() - start) * 1000.0
         return result

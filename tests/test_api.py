@@ -93,6 +93,14 @@ def test_size_change_mid_stream_and_reset(predictor):
     assert predictor.session.resets == 1
 
 
+def test_a_refused_first_frame_does_not_fix_the_stream_size(predictor):
+    with pytest.raises(InputError, match="shape"):
+        predictor.step(_frame(), {1: np.zeros((5, 5), bool)})
+    r = predictor.step(_frame(w=50), timestamp=12.5)  # the first accepted frame sets the size
+    assert r.frame_index == 0 and r.timestamp == 12.5 and r.visible.shape[1:] == (40, 50)
+    assert predictor.step(_frame(w=50)).timestamp is None
+
+
 def test_grey_and_rgba_converted(predictor):
     grey = _frame()[..., 0]
     r = predictor.step(grey)
@@ -311,3 +319,16 @@ def test_detector_reaches_the_session_and_is_validated(predictor):
     assert AmodalPredictor(torch.nn.Linear(1, 1), detector="motion").session.detector == "motion"
     with pytest.raises(InputError, match="detector must be one of network, motion, network\\+motion"):
         AmodalPredictor(torch.nn.Linear(1, 1), detector="flow")
+
+
+def test_sizes_and_counts_accept_numpy_integers_and_refuse_the_rest(predictor):
+    from amodal.api import AmodalPredictor
+
+    p = AmodalPredictor(torch.nn.Linear(1, 1), max_objects=np.int64(4), max_side=np.int32(320))
+    assert p.max_side == 320 and type(p.max_side) is int
+    for bad in (0, 2.0, True, "4", np.float32(4)):
+        with pytest.raises(InputError, match="max_objects"):
+            AmodalPredictor(torch.nn.Linear(1, 1), max_objects=bad)
+    for bad in (8, 320.0, np.bool_(True)):
+        with pytest.raises(InputError, match="max_side must be an integer >= 16"):
+            AmodalPredictor(torch.nn.Linear(1, 1), max_side=bad)

@@ -207,6 +207,7 @@ class AmodalSession:
         self._prev_gray: Optional[np.ndarray] = None
         self._prev_image: Optional[np.ndarray] = None  # RGB of the previous frame (detectors that use motion)
         self._size: Optional[Tuple[int, int]] = None
+        self._given_masks: Optional[bool] = None  # whether this stream's frames come with visible masks
         self._frame = -1
         self.votes.reset()
         if self.tracker is not None:
@@ -251,8 +252,18 @@ class AmodalSession:
         size = image.shape[:2]
         if self._size is not None and size != self._size:
             raise InputError(f"frame size changed mid-stream from {self._size} to {size} (call reset() first)")
-        self._size = size
         return size
+
+    def _check_source(self, given: bool) -> None:
+        """One stream takes its objects from one place: given masks on every frame, or the detector."""
+        if self._given_masks is not None and given != self._given_masks:
+            was, now = ("given visible masks", "none") if self._given_masks else ("none (the detector's objects)", "some")
+            raise InputError(f"this stream's frames came with {was}, this one with {now}: the detector's track ids "
+                             "and the given ids would mix up the objects' memories; call reset() to switch")
+        if not given and self.detector is None:
+            raise InputError("this model has no visible-mask network: give the visible masks (visible_masks; "
+                             "--visible-masks, or --given-visible in amodal eval) or take the objects from "
+                             "motion (detector 'motion', --detector motion)")
 
     def _given(self, visible_masks: Dict[int, np.ndarray], size: Tuple[int, int]) -> Tuple[List[int], np.ndarray]:
         if len(visible_masks) > self.max_objects:
@@ -320,17 +331,18 @@ class AmodalSession:
         when a lost track comes back).
         """
         size = self._check_image(image)
+        given = visible_masks is not None
+        if given:
+            ids, vis = self._given(visible_masks, size)
+        self._check_source(given)
+        # every check passed: the frame is accepted, and only now does the stream's state move
+        self._size, self._given_masks = size, given
         self._frame += 1
         self._advance(image, size)
-        if visible_masks is not None:
-            ids, vis = self._given(visible_masks, size)
+        if given:
             det = np.ones(len(ids), np.float32)
             seen = vis.any((1, 2))  # an empty given mask: the object is there, hidden
         else:
-            if self.detector is None:
-                raise InputError("this model has no visible-mask network: give the visible masks (visible_masks; "
-                                 "--visible-masks, or --given-visible in amodal eval) or take the objects from "
-                                 "motion (detector 'motion', --detector motion)")
             ids, vis, det = self._detect(image, size, other)
             seen = np.ones(len(ids), bool)
         if self.detector is not None and self.detector.needs_previous:
@@ -449,7 +461,7 @@ class AmodalSession:
                 seen_area = np.count_nonzero(st.prev_amodal) if st.prev_amodal is not None else 0
                 keep[i] = area > 0 and area >= self.hidden_keep * seen_area
                 continue
-            st.prev_visible, st.prev_amodal = vis[i], amodal[i]
+            st.prev_visible, st.prev_amodal = vis[i].copy(), amodal[i].copy()  # own copies: the caller gets vis
             st.prev_box = mask_box(amodal[i])
             st.last_seen, st.score = self._frame, float(det[i])
             if st.prev_box is not None:  # amodal centre, from the moments of the mask's box only

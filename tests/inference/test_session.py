@@ -81,10 +81,78 @@ def test_input_errors(clip):
         session.step(frames[0], {k + 1: vis[k, 0] for k in range(3)})
     with pytest.raises(InputError, match="shape"):
         session.step(frames[0], {1: vis[0, 0][:10]})
+    session.step(frames[0][:40], {})  # the rejected frames fixed nothing: the first accepted one sets the size
     with pytest.raises(InputError, match="size changed"):
-        session.step(frames[0][:20], {})
+        session.step(frames[0], {})
     with pytest.raises(InputError, match="visible_masks"):
         AmodalSession(_model()).step(frames[0])
+
+
+def _run(session, images, masks, rejected_at=None, bad=None):
+    """Amodal masks of a stream with given masks; at `rejected_at`, a call that is refused comes first."""
+    out = []
+    for t, (image, given) in enumerate(zip(images, masks)):
+        if t == rejected_at:
+            with pytest.raises(InputError):
+                bad(session)
+        out.append(session.step(image, given).amodal)
+    return out
+
+
+@pytest.mark.parametrize("bad", [
+    lambda s: s.step(np.zeros((7, 7, 3), np.uint8), {}),  # another size
+    lambda s: s.step(np.zeros((48, 64, 3), np.uint8), {1: np.ones((5, 5), bool)}),  # a mask of the wrong shape
+    lambda s: s.step(np.zeros((48, 64, 3), np.uint8), {k: np.ones((48, 64), bool) for k in range(1, 4)}),  # > 2
+    lambda s: s.step(np.zeros((48, 64, 3), np.uint8)),  # no masks: this model has no visible net
+])
+def test_a_refused_frame_leaves_the_stream_as_it_was(bad):
+    images, masks = _hiding_scene()  # object 1 goes behind object 2: its prediction is its memory, moved
+    model = _memory_echo_model()  # what it outputs depends on the memory, the motions, the frame count
+    clean = _run(AmodalSession(model, max_objects=2), images, masks)
+    refused = _run(AmodalSession(model, max_objects=2), images, masks, rejected_at=3, bad=bad)
+    for t, (a, b) in enumerate(zip(clean, refused)):
+        assert np.array_equal(a, b), t
+
+
+@pytest.mark.parametrize("visible_net", [False, True])
+def test_what_the_caller_does_to_a_result_does_not_reach_the_stream(visible_net):
+    """A robot that crops the masks it got in place (`res.visible &= roi`) must not change what comes next."""
+    images, masks = _hiding_scene()
+    model = _memory_echo_model()
+    if visible_net:  # the detector sees the scene's objects (the net is untrained): masks as given
+        model = _model(visible=True)
+        model.completion = _memory_echo_model().completion
+        index = {im.tobytes(): t for t, im in enumerate(images)}
+        from amodal.models.instances import Instance
+
+        model.visible.predict_instances = lambda image, max_objects=16, previous=None: [
+            Instance(m, 0.9) for k, m in sorted(masks[index[image.tobytes()]].items())]
+    outputs = []
+    for scribble in (False, True):
+        session = AmodalSession(model, min_hits=1)
+        amodal = []
+        for image, given in zip(images, masks):
+            res = session.step(image, None if visible_net else given)
+            amodal.append(res.amodal.copy())
+            if scribble:
+                res.visible[:] = False
+                res.amodal[:] = False
+        outputs.append(amodal)
+    for t, (a, b) in enumerate(zip(*outputs)):
+        assert np.array_equal(a, b), t
+
+
+def test_one_stream_takes_its_objects_from_one_place(clip):
+    frames, vis, _ = clip
+    session = AmodalSession(_model(visible=True))
+    session.step(frames[0], {1: vis[0, 0]})
+    with pytest.raises(InputError, match="call reset"):
+        session.step(frames[1])  # the tracker's ids would take over given object 1's memory
+    session.step(frames[1], {1: vis[0, 1]})  # still usable
+    session.reset()
+    session.step(frames[2])
+    with pytest.raises(InputError, match="call reset"):
+        session.step(frames[3], {1: vis[0, 3]})
 
 
 def test_detect_and_track_without_masks(clip):
