@@ -108,8 +108,12 @@ class AmodalEvaluator:
             raise ValueError(f"occlusion bucket edges must lie in [0, 1] (occlusion rates), got {list(buckets)}")
         if isinstance(pasted_erode, bool) or int(pasted_erode) != pasted_erode or pasted_erode < 0:
             raise ValueError(f"the pasted-occluder erosion kernel must be an integer >= 0 (0: none), got {pasted_erode}")
+        for name, value in (("occ_min (--occ-min)", occ_min), ("occ_max (--occ-max)", occ_max)):
+            if value is not None and not 0.0 <= value <= 1.0:
+                raise ValueError(f"the occlusion filter's {name} must be an occlusion rate in [0, 1], got {value}")
         if occ_min is not None and occ_max is not None and occ_min >= occ_max:
-            raise ValueError(f"occ_min ({occ_min}) must be below occ_max ({occ_max})")
+            raise ValueError(f"the occlusion filter's occ_min (--occ-min, {occ_min}) must be below its occ_max "
+                             f"(--occ-max, {occ_max})")
         self.occ_min = occ_min
         self.occ_max = occ_max
         self.buckets = edges

@@ -99,13 +99,15 @@ def match_tracks(
     length: int,
     threshold: float = 0.5,
 ) -> MatchResult:
-    """One-to-one matching of predicted tracks to gt objects (Hungarian, keep IoU >= threshold)."""
+    """One-to-one matching of predicted tracks to gt objects: among the pairs with mean visible IoU >=
+    `threshold`, the assignment with the largest total IoU (Hungarian). Pairs under the threshold
+    take no part, so they cannot crowd out a pair that is a match (two near-misses summing higher)."""
     from scipy.optimize import linear_sum_assignment
 
     gt_ids, pred_ids, iou = mean_visible_iou(gt, pred, length)
     result = MatchResult()
     if gt_ids and pred_ids:
-        rows, cols = linear_sum_assignment(-iou)
+        rows, cols = linear_sum_assignment(-np.where(iou >= threshold, iou, 0.0))
         for r, c in zip(rows, cols):
             if iou[r, c] >= threshold:
                 result.pairs[gt_ids[r]] = pred_ids[c]

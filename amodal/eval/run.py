@@ -107,7 +107,7 @@ def score_predictions(
             ev.add_matching(len(tracks), len(result.pairs), len(result.missed), len(result.false_positives))
             pairs = result.pairs
             score_ids = list(pairs)
-        has_visible = any(pred_by_id[p].segmentations is not None for p in pairs.values())
+        has_visible = any(s is not None for p in pairs.values() for s in (pred_by_id[p].segmentations or []))
         has_depth = any(r is not None for p in pairs.values() for r in (pred_by_id[p].depth_ranks or []))
         for t in range(int(video.length)):
             gt_vis, gt_am, pr_am, pr_vis, pr_depth = {}, {}, {}, {}, {}

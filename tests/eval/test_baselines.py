@@ -109,3 +109,19 @@ def test_match_tracks_threshold_and_false_positives():
     assert r.missed == [] and r.false_positives == [9]
     r = match_tracks(gt, pred, 2, threshold=0.6)
     assert r.pairs == {2: 8} and r.missed == [1] and sorted(r.false_positives) == [7, 9]
+
+
+def test_match_tracks_never_trades_a_match_for_two_near_misses():
+    """Object 1 on column 0, object 2 on column 1 of a 2x2 image, 20 frames. Track 10 covers column 0
+    for frames 0-8 and column 1 for 9-18; track 11 covers column 1 for frames 0-8. Mean IoUs:
+    (1, 10) 0.45, (2, 10) 0.50, (2, 11) 0.45: one match (2 <-> 10), whatever the near misses sum to."""
+    col0, col1 = np.zeros((2, 2), bool), np.zeros((2, 2), bool)
+    col0[:, 0], col1[:, 1] = True, True
+    gt = {1: [encode_rle(col0)] * 20, 2: [encode_rle(col1)] * 20}
+    pred = {10: [encode_rle(col0)] * 9 + [encode_rle(col1)] * 10 + [None],
+            11: [encode_rle(col1)] * 9 + [None] * 11}
+    _, _, iou = mean_visible_iou(gt, pred, 20)
+    assert iou == pytest.approx(np.array([[0.45, 0.0], [0.5, 0.45]]))
+    r = match_tracks(gt, pred, 20)
+    assert r.pairs == {2: 10} and r.missed == [1] and r.false_positives == [11]
+

@@ -266,6 +266,8 @@ def test_depth_ranks_of_a_prediction_file_are_scored(tmp_path, capsys):
     ("--match-iou", "0", "--match-iou must be in (0, 1]"),
     ("--buckets", "0,0.5,2", "must lie in [0, 1]"),
     ("--buckets", "0.5,0.1", "must increase"),
+    ("--occ-min", "-0.5", "--occ-min) must be an occlusion rate in [0, 1]"),
+    ("--occ-max", "1.5", "--occ-max) must be an occlusion rate in [0, 1]"),
 ])
 def test_option_values_that_cannot_score_are_one_line_errors(tmp_path, capsys, option, value, phrase):
     gt = write_gt(tmp_path / "gt.json")
@@ -273,3 +275,16 @@ def test_option_values_that_cannot_score_are_one_line_errors(tmp_path, capsys, o
     code = main(["eval", "--gt", str(gt), "--pred", str(pred), option, value])
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1 and phrase in err, err
+
+
+def test_predictions_without_visible_masks_have_no_j_and_f(tmp_path, capsys):
+    gt = write_gt(tmp_path / "gt.json")
+    tracks = json.loads(write_pred(tmp_path / "pred.json").read_text())
+    for tr in tracks:
+        tr["segmentations"] = [None] * len(tr["segmentations"])  # amodal masks only
+    pred = tmp_path / "amodal_only.json"
+    pred.write_text(json.dumps(tracks))
+    assert main(["eval", "--gt", str(gt), "--pred", str(pred), "--out", str(tmp_path / "o"), "--given-visible"]) == 0
+    s = json.loads((tmp_path / "o" / "scores.json").read_text())["models"]["amodal_only"]
+    assert s["metrics"]["full"]["count"] == 6  # scored on their amodal masks
+    assert "visible" not in s  # no visible masks: no J and F (they were 0 over every object-frame)
