@@ -212,7 +212,7 @@ class AmodalDataset:
 # ----------------------------------------------------------------------------- validation
 
 
-class _Checker:
+class FieldChecker:
     """Type checks that raise FormatError naming the source and the key path."""
 
     def __init__(self, source: str) -> None:
@@ -309,7 +309,7 @@ class _Checker:
         seen[key] = where
 
 
-def _parse_video(c: _Checker, raw: Any, where: str) -> VideoRecord:
+def _parse_video(c: FieldChecker, raw: Any, where: str) -> VideoRecord:
     d = c.obj(raw, where)
     vid = c.integer(c.get(d, "id", where), f"{where}.id")
     width = c.integer(c.get(d, "width", where), f"{where}.width", 1, MAX_SIDE)
@@ -325,7 +325,7 @@ def _parse_video(c: _Checker, raw: Any, where: str) -> VideoRecord:
     return VideoRecord(vid, width, height, length, names, video_file)
 
 
-def _parse_track(c: _Checker, raw: Any, where: str, videos: Dict[int, VideoRecord], categories: Dict[int, str],
+def _parse_track(c: FieldChecker, raw: Any, where: str, videos: Dict[int, VideoRecord], categories: Dict[int, str],
                  read_amodal: bool) -> ObjectTrack:
     d = c.obj(raw, where)
     tid = c.integer(c.get(d, "id", where), f"{where}.id")
@@ -365,7 +365,7 @@ def dataset_from_dict(d: Any, source: str = "<dict>", read_amodal: bool = True, 
     Raises:
         FormatError: naming `source` and the key path of the first problem.
     """
-    c = _Checker(source)
+    c = FieldChecker(source)
     if not isinstance(d, dict):
         c.fail("", f"expected a JSON object with keys 'videos', 'categories', 'annotations', got {_type_name(d)}")
     for key in ("videos", "categories", "annotations"):
@@ -561,7 +561,7 @@ def save_predictions(tracks: Iterable[PredictionTrack], path: PathLike) -> None:
     atomic_write_json(path, [_prediction_to_dict(p) for p in tracks])
 
 
-def _parse_prediction(c: _Checker, raw: Any, where: str, index: int, ds: Optional[AmodalDataset]) -> PredictionTrack:
+def _parse_prediction(c: FieldChecker, raw: Any, where: str, index: int, ds: Optional[AmodalDataset]) -> PredictionTrack:
     d = c.obj(raw, where)
     vid = c.integer(c.get(d, "video_id", where), f"{where}.video_id")
     video = None
@@ -600,7 +600,7 @@ def load_predictions(path: PathLike, dataset: Optional[AmodalDataset] = None) ->
     """
     path = Path(path)
     data = _read_json(path)
-    c = _Checker(str(path))
+    c = FieldChecker(str(path))
     if not isinstance(data, list):
         c.fail("", f"expected a JSON list of prediction tracks, got {_type_name(data)}")
     tracks, seen = [], {}

@@ -4,7 +4,11 @@
 - `DatasetBuilder`: assembles the native dict (videos, categories, per-frame tracks with boxes
   and areas computed from the RLEs) and checks lengths and sizes as it goes.
 - `to_rle`: normalises the RLE spellings found in the benchmarks (string/bytes/list counts,
-  `size` as a list or a JSON string, pycocotools' one-element lists) into string-count RLEs.
+  `size` as a list or a JSON string, pycocotools' one-element lists) into string-count RLEs,
+  checking that the counts decode and add up to H*W; `FrameSize` adds the check that every
+  RLE of a video has the video's frame size.
+- `require`, `require_int`, `require_str`, `require_list`, `index_by_id`: typed key look-ups
+  whose errors name the source and the key (`amodal.data.format.FieldChecker`).
 - `safe_load_pickle`: a restricted unpickler (builtins and numpy arrays only).
 - Frame output helpers (`write_frames`, `copy_frames`) and `write_dataset`.
 
@@ -26,6 +30,8 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequ
 import numpy as np
 from pycocotools import mask as mask_utils
 
+from amodal.data.format import FieldChecker
+from amodal.data.native_masks import SegmentationError, normalize_segmentation
 from amodal.errors import FormatError, OutputExistsError
 
 RLE = Dict[str, Any]
@@ -93,14 +99,16 @@ def _parse_size(size: Any, where: str) -> Tuple[int, int]:
     return h, w
 
 
-def to_rle(obj: Any, where: str) -> RLE:
-    """Normalise one RLE to `{"size": [H, W], "counts": str}`.
+def to_rle(obj: Any, where: str, size: Optional[Tuple[int, int]] = None) -> RLE:
+    """Normalise and check one RLE: `{"size": [H, W], "counts": str}`.
 
     Accepts a dict with `size` (list, tuple, array or JSON string) and `counts` (str, bytes or
     an uncompressed list), or a one-element list of such a dict (pycocotools `_mask.encode`).
+    The counts must decode and add up to H*W pixels (`amodal.data.native_masks`), and with
+    `size` (the frame's (H, W)) the RLE must be of that size.
 
     Raises:
-        FormatError: naming `where` when the value is not an RLE.
+        FormatError: naming `where` when the value is not a valid RLE.
     """
     if isinstance(obj, (list, tuple)) and len(obj) == 1 and isinstance(obj[0], dict):
         obj = obj[0]
@@ -110,23 +118,46 @@ def to_rle(obj: Any, where: str) -> RLE:
         if key not in obj:
             raise FormatError(f"{where}: RLE has no '{key}' key")
     h, w = _parse_size(obj["size"], where)
-    counts = obj["counts"]
+    rle = {"size": [h, w], "counts": _plain_counts(obj["counts"], where)}
+    try:
+        return normalize_segmentation(rle, *(size or (None, None)))
+    except SegmentationError as exc:
+        raise FormatError(f"{where}: RLE {str(exc).lstrip('. ')}") from None
+
+
+def _plain_counts(counts: Any, where: str) -> Union[str, List[Any]]:
+    """RLE counts as a str or a list of Python ints (bytes decoded, arrays listed)."""
     if isinstance(counts, (bytes, bytearray)):
-        counts = bytes(counts).decode("ascii", errors="strict")
-    elif isinstance(counts, (list, tuple, np.ndarray)):
         try:
-            values = [int(c) for c in counts]
-        except (TypeError, ValueError):
-            raise FormatError(f"{where}: RLE 'counts' list has non-integers") from None
-        if sum(values) != h * w or any(c < 0 for c in values):
-            raise FormatError(f"{where}: RLE 'counts' sum to {sum(values)}, expected {h * w}")
-        enc = mask_utils.frPyObjects({"size": [h, w], "counts": values}, h, w)
-        counts = enc["counts"].decode("ascii")
-    elif not isinstance(counts, str):
-        raise FormatError(f"{where}: RLE 'counts' is {type(counts).__name__}, not str/bytes/list")
-    if counts and not re.fullmatch(r"[0-o]+", counts):
-        raise FormatError(f"{where}: RLE 'counts' string has characters outside the COCO alphabet")
-    return {"size": [h, w], "counts": counts}
+            return bytes(counts).decode("ascii")
+        except UnicodeDecodeError:
+            raise FormatError(f"{where}: RLE 'counts' bytes are not ASCII") from None
+    if isinstance(counts, np.ndarray):
+        counts = counts.tolist()
+    if isinstance(counts, (list, tuple)):
+        return [int(c) if isinstance(c, np.integer) else c for c in counts]
+    if isinstance(counts, str):
+        return counts
+    raise FormatError(f"{where}: RLE 'counts' is {type(counts).__name__}, not str/bytes/list")
+
+
+class FrameSize:
+    """The frame size of one video, for reading its RLEs with one shared size check.
+
+    Args:
+        size: (H, W) when known up front (e.g. decoded frames); otherwise the first RLE read
+            fixes it.
+    """
+
+    def __init__(self, size: Optional[Tuple[int, int]] = None) -> None:
+        self.size = None if size is None else (int(size[0]), int(size[1]))
+
+    def rle(self, obj: Any, where: str) -> RLE:
+        """`to_rle(obj, where)`, refusing an RLE of another size than the video's."""
+        rle = to_rle(obj, where, self.size)
+        if self.size is None:
+            self.size = (rle["size"][0], rle["size"][1])
+        return rle
 
 
 def rle_box_area(rle: RLE) -> Tuple[Optional[List[float]], int]:
@@ -229,8 +260,10 @@ class DatasetBuilder:
         self.annotations.append(ann)
         return ann["id"]
 
-    def to_dict(self) -> Dict[str, Any]:
-        """The native dataset dict."""
+    def to_dict(self, src: PathLike) -> Dict[str, Any]:
+        """The native dataset dict; a FormatError naming `src` when it has no video."""
+        if not self.videos:
+            raise FormatError(f"{src}: nothing to convert (no video with frames and annotations)")
         return {"videos": self.videos, "categories": sorted(self.categories, key=lambda c: c["id"]),
                 "annotations": self.annotations}
 
@@ -337,6 +370,34 @@ def require(d: Any, key: Any, where: str) -> Any:
     if key not in d:
         raise FormatError(f"{where}: missing key {key!r}")
     return d[key]
+
+
+def require_int(d: Any, key: Any, where: str, minimum: Optional[int] = None) -> int:
+    """`d[key]` as an integer (not a bool or fraction; at least `minimum`), else a FormatError."""
+    return FieldChecker(where).integer(require(d, key, where), f"'{key}'", minimum)
+
+
+def require_str(d: Any, key: Any, where: str) -> str:
+    """`d[key]` if it is a string, else a FormatError naming `where` and the key."""
+    return FieldChecker(where).string(require(d, key, where), f"'{key}'")
+
+
+def require_list(d: Any, key: Any, where: str) -> List[Any]:
+    """`d[key]` if it is a list, else a FormatError naming `where` and the key."""
+    return FieldChecker(where).lst(require(d, key, where), f"'{key}'")
+
+
+def index_by_id(items: Any, key: str, where: str) -> Dict[int, Dict[str, Any]]:
+    """The entries of list `key` (dicts with an integer `id`, each id once), by id."""
+    if not isinstance(items, list):
+        raise FormatError(f"{where}: '{key}' is not a list")
+    out: Dict[int, Dict[str, Any]] = {}
+    seen: Dict[Any, str] = {}
+    for i, item in enumerate(items):
+        item_id = require_int(item, "id", f"{where}: {key}[{i}]")
+        FieldChecker(where).unique(seen, item_id, f"{key}[{i}].id")
+        out[item_id] = item
+    return out
 
 
 def natural_key(name: str) -> List[Any]:

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 from amodal.data.converters.common import (
-    ConversionResult, ConvertOptions, DatasetBuilder, copy_frames, load_json, natural_key, pair_frame,
-    progress_bar, require, require_dir, safe_load_pickle, to_rle, write_frames,
+    ConversionResult, ConvertOptions, DatasetBuilder, FrameSize, copy_frames, load_json, natural_key,
+    pair_frame, progress_bar, require, require_dir, safe_load_pickle, write_frames,
 )
 from amodal.errors import FormatError, InputError, VideoReadError
 
@@ -82,7 +82,8 @@ def convert_savos(src: Path, opts: ConvertOptions) -> ConversionResult:
         if not names:
             raise FormatError(f"frame folder {folder} has no images")
         keys = [key for key, _ in sorted(by_video[vid], key=lambda kv: natural_key(kv[1]))]
-        tracks = [_savos_track(data[key], pkl, key, len(names)) for key in keys]
+        frame = FrameSize()
+        tracks = [_savos_track(data[key], pkl, key, len(names), frame) for key in keys]
         size = _first_size(tracks, f"{pkl}: video {vid!r}")
         file_names = [f"{vid}/{n}" for n in names]
         if out_root is not None:
@@ -94,12 +95,15 @@ def convert_savos(src: Path, opts: ConvertOptions) -> ConversionResult:
             builder.add_track(video_id, cat, visible, amodal, where=f"{pkl}: key {key!r}")
     if out_root is not None:
         result.image_root = out_root
-    result.dataset = builder.to_dict()
+    result.dataset = builder.to_dict(pkl)
     return result
 
 
-def _savos_track(obj: Any, pkl: Path, key: str, length: int) -> Tuple[str, list, list]:
-    """(fish type, visible RLEs, amodal RLEs) of one `"<vid>_<fish>"` entry, per frame."""
+def _savos_track(obj: Any, pkl: Path, key: str, length: int, frame: FrameSize) -> Tuple[str, list, list]:
+    """(fish type, visible RLEs, amodal RLEs) of one `"<vid>_<fish>"` entry, per frame.
+
+    Every RLE is read through `frame`, the size check shared by the video's fish.
+    """
     where = f"{pkl}: key {key!r}"
     if not isinstance(obj, dict) or not obj:
         raise FormatError(f"{where}: expected a non-empty dict of frames")
@@ -115,8 +119,8 @@ def _savos_track(obj: Any, pkl: Path, key: str, length: int) -> Tuple[str, list,
             raise FormatError(f"{fwhere}: expected a dict, got {type(rec).__name__}")
         if "FM" not in rec and "VM" not in rec:
             raise FormatError(f"{fwhere}: missing key 'FM' (and 'VM')")
-        fm = to_rle(rec["FM"], f"{fwhere} 'FM'") if "FM" in rec else None
-        vm = to_rle(rec["VM"], f"{fwhere} 'VM'") if "VM" in rec else None
+        fm = frame.rle(rec["FM"], f"{fwhere} 'FM'") if "FM" in rec else None
+        vm = frame.rle(rec["VM"], f"{fwhere} 'VM'") if "VM" in rec else None
         visible[t], amodal[t] = pair_frame(vm, fm, amodal_known=fm is not None)
         if "fish_type" in rec:
             fish_type = str(rec["fish_type"])
@@ -175,7 +179,7 @@ def _read_fish_list(path: Path) -> List[Dict[str, Any]]:
     return fish
 
 
-def _raw_amodal(clip: Path, fish_id: Any, length: int) -> Optional[List[Optional[dict]]]:
+def _raw_amodal(clip: Path, fish_id: Any, length: int, frame: FrameSize) -> Optional[List[Optional[dict]]]:
     """The fish's amodal RLEs from its single render, or None if the render is missing."""
     path = clip / "single" / f"{clip.name}_object{fish_id}" / "objects.json"
     if not path.is_file():
@@ -188,7 +192,7 @@ def _raw_amodal(clip: Path, fish_id: Any, length: int) -> Optional[List[Optional
     masks = match[0]["masks"]
     if len(masks) != length:
         raise FormatError(f"{path}: {len(masks)} masks, the main render has {length} frames")
-    return [None if m is None else to_rle(m, f"{path}: fish {fish_id} frame {t}") for t, m in enumerate(masks)]
+    return [None if m is None else frame.rle(m, f"{path}: fish {fish_id} frame {t}") for t, m in enumerate(masks)]
 
 
 def convert_raw(src: Path, opts: ConvertOptions) -> ConversionResult:
@@ -211,6 +215,7 @@ def convert_raw(src: Path, opts: ConvertOptions) -> ConversionResult:
             raise VideoReadError(f"no frames decoded from {mp4}")
         result.frames_written += len(names)
         height, width = shapes[0]
+        frame = FrameSize((height, width))
         video_id = builder.add_video([f"{clip.name}/{n}" for n in names], width, height,
                                      video_file=str(mp4.resolve()))
         for f in fish:
@@ -219,8 +224,8 @@ def convert_raw(src: Path, opts: ConvertOptions) -> ConversionResult:
                 raise FormatError(f"{where}: {len(f['masks'])} masks, {mp4} has {len(names)} frames")
             type_name = str(f.get("type_name", "fish"))
             cat = builder.category(type_name, int(f["type_id"]) + 1 if isinstance(f.get("type_id"), int) else None)
-            visible = [None if m is None else to_rle(m, f"{where} frame {t}") for t, m in enumerate(f["masks"])]
-            amodal = _raw_amodal(clip, f["id"], len(names))
+            visible = [None if m is None else frame.rle(m, f"{where} frame {t}") for t, m in enumerate(f["masks"])]
+            amodal = _raw_amodal(clip, f["id"], len(names), frame)
             if amodal is None:
                 result.notes.append(f"{clip.name}: no single render for fish {f['id']}; amodal left null")
                 pairs = [pair_frame(v, None, amodal_known=False) for v in visible]
@@ -230,7 +235,7 @@ def convert_raw(src: Path, opts: ConvertOptions) -> ConversionResult:
                                       None if amodal is None else [p[1] for p in pairs], where=where)
             if added is None:
                 result.notes.append(f"{clip.name}: fish {f['id']} is empty on every frame; skipped")
-    result.dataset = builder.to_dict()
+    result.dataset = builder.to_dict(src)
     return result
 
 

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from amodal.data.converters.common import (
-    ConversionResult, ConvertOptions, DatasetBuilder, copy_frames, natural_key, pair_frame,
-    progress_bar, require, require_dir, rle_box_area, safe_load_pickle, to_rle,
+    ConversionResult, ConvertOptions, DatasetBuilder, FrameSize, copy_frames, natural_key, pair_frame,
+    progress_bar, require, require_dir, rle_box_area, safe_load_pickle,
 )
 from amodal.errors import FormatError
 
@@ -101,12 +101,12 @@ def convert(src: Path, opts: ConvertOptions) -> ConversionResult:
             result.notes.append(f"video {vname}: not in {full_pkl.name}; amodal left null")
         elif full_objs is not None and not isinstance(full_objs, dict):
             raise FormatError(f"{full_pkl}: video {vname!r}: expected a dict of objects")
-        tracks = []
+        tracks, frame = [], FrameSize()
         for obj in sorted(objs, key=lambda o: natural_key(str(o))):
             where = f"{pkl}: video {vname!r} object {obj!r}"
             full_frames = _lookup(full_objs, obj) if isinstance(full_objs, dict) else None
             tracks.append((where, *_kins_track(objs[obj], full_frames, where, full_pkl, len(names),
-                                               amodal=full is not None)))
+                                               amodal=full is not None, frame=frame)))
         sizes = [r["size"] for _, vis, _ in tracks for r in vis if r is not None]
         if not sizes:
             raise FormatError(f"{pkl}: video {vname!r} has no visible masks")
@@ -119,13 +119,14 @@ def convert(src: Path, opts: ConvertOptions) -> ConversionResult:
             builder.add_track(video_id, car_id, visible, amodal, where=where)
     if opts.frames_out is not None:
         result.image_root = Path(opts.frames_out)
-    result.dataset = builder.to_dict()
+    result.dataset = builder.to_dict(pkl)
     return result
 
 
 def _kins_track(frames: Any, full_frames: Any, where: str, full_pkl: Path, length: int,
-                amodal: bool) -> tuple:
-    """(visible RLEs, amodal RLEs or None) per frame of one car."""
+                amodal: bool, frame: FrameSize) -> tuple:
+    """(visible RLEs, amodal RLEs or None) per frame of one car; RLEs are read through `frame`,
+    the size check shared by the video's cars."""
     if not isinstance(frames, dict) or not frames:
         raise FormatError(f"{where}: expected a non-empty dict of frames")
     visible: List[Optional[dict]] = [None] * length
@@ -136,13 +137,13 @@ def _kins_track(frames: Any, full_frames: Any, where: str, full_pkl: Path, lengt
             raise FormatError(f"{where}: frame key {t_key!r} is not a frame index")
         if t >= length:
             raise FormatError(f"{where} frame {t}: the video folder has only {length} frames")
-        vm = to_rle(require(rec, "VM", f"{where} frame {t}"), f"{where} frame {t} 'VM'")
+        vm = frame.rle(require(rec, "VM", f"{where} frame {t}"), f"{where} frame {t} 'VM'")
         fm = None
         if isinstance(full_frames, dict):
             frec = _lookup(full_frames, t)
             if frec is not None:
                 fwhere = f"{full_pkl}: {where.split(': ', 1)[1]} frame {t}"
-                fm = to_rle(require(frec, "FM", fwhere), f"{fwhere} 'FM'")
+                fm = frame.rle(require(frec, "FM", fwhere), f"{fwhere} 'FM'")
                 if rle_box_area(fm)[1] == 0:
                     fm = None  # the release marks frames without KINS truth with empty masks
         visible[t], amodals[t] = pair_frame(vm, fm, amodal_known=fm is not None)

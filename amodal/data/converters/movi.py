@@ -142,5 +142,5 @@ def convert(src: Path, opts: ConvertOptions) -> ConversionResult:
         _convert_video(vdir, builder, root, opts, result)
     if opts.frames_out is not None:
         result.image_root = Path(opts.frames_out)
-    result.dataset = builder.to_dict()
+    result.dataset = builder.to_dict(src)
     return result

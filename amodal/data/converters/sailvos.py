@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 from amodal.data.converters.common import (
-    ConversionResult, ConvertOptions, DatasetBuilder, copy_frames, load_json, natural_key,
-    pair_frame, progress_bar, require, to_rle, video_name_from,
+    ConversionResult, ConvertOptions, DatasetBuilder, FrameSize, copy_frames, load_json, natural_key,
+    pair_frame, progress_bar, require, require_int, require_list, video_name_from,
 )
 from amodal.errors import FormatError
 
@@ -34,7 +34,27 @@ def _read_samples(path: Path) -> list:
     samples = load_json(path)
     if not isinstance(samples, list):
         raise FormatError(f"{path}: expected a list of samples, got {type(samples).__name__}")
+    if not samples:
+        raise FormatError(f"{path}: the list of samples is empty; nothing to convert")
     return samples
+
+
+def _read_sample(s: Any, where: str) -> Tuple[str, List[str], list, list, int, int]:
+    """(video folder, frame names, visible RLEs, amodal RLEs, obj_id, category_id) of a sample."""
+    for key in _KEYS:
+        require(s, key, where)
+    names = [_norm_name(n, where) for n in require_list(s, "image_file_names", where)]
+    segs, vis = require_list(s, "segmentation", where), require_list(s, "visible_mask", where)
+    if not names:
+        raise FormatError(f"{where}: 'image_file_names' is empty")
+    if len(segs) != len(names) or len(vis) != len(names):
+        raise FormatError(f"{where}: 'segmentation', 'visible_mask' and 'image_file_names' "
+                          "must be lists of the same length")
+    folders = {posixpath.dirname(n) for n in names}
+    if len(folders) != 1:
+        raise FormatError(f"{where}: 'image_file_names' span several folders {sorted(folders)}")
+    return (folders.pop(), names, vis, segs, require_int(s, "obj_id", where),
+            require_int(s, "category_id", where))
 
 
 def convert(src: Path, opts: ConvertOptions) -> ConversionResult:
@@ -45,29 +65,18 @@ def convert(src: Path, opts: ConvertOptions) -> ConversionResult:
     samples = _read_samples(path)
     root = Path(opts.image_root) if opts.image_root is not None else path.parent
     frames: Dict[str, set] = {}
+    sizes: Dict[str, FrameSize] = {}
     tracks: Dict[Tuple[str, int], Dict[str, Any]] = {}
     conflicts = 0
     for i, s in enumerate(samples):
         where = f"{path}: sample {i}"
-        for key in _KEYS:
-            require(s, key, where)
-        names = [_norm_name(n, where) for n in s["image_file_names"]]
-        segs, vis = s["segmentation"], s["visible_mask"]
-        if not isinstance(segs, list) or not isinstance(vis, list) or len(segs) != len(names) or len(vis) != len(names):
-            raise FormatError(f"{where}: 'segmentation', 'visible_mask' and 'image_file_names' "
-                              "must be lists of the same length")
-        folders = {posixpath.dirname(n) for n in names}
-        if len(folders) != 1:
-            raise FormatError(f"{where}: 'image_file_names' span several folders {sorted(folders)}")
-        folder = folders.pop()
-        try:
-            obj_id, cat_id = int(s["obj_id"]), int(s["category_id"])
-        except (TypeError, ValueError):
-            raise FormatError(f"{where}: 'obj_id' and 'category_id' must be integers") from None
+        folder, names, vis, segs, obj_id, cat_id = _read_sample(s, where)
         frames.setdefault(folder, set()).update(names)
+        frame = sizes.setdefault(folder, FrameSize())
         track = tracks.setdefault((folder, obj_id), {"category_id": cat_id, "frames": {}, "where": where})
         for t, name in enumerate(names):
-            pair = (to_rle(vis[t], f"{where} 'visible_mask'[{t}]"), to_rle(segs[t], f"{where} 'segmentation'[{t}]"))
+            pair = (frame.rle(vis[t], f"{where} 'visible_mask'[{t}]"),
+                    frame.rle(segs[t], f"{where} 'segmentation'[{t}]"))
             old = track["frames"].get(name)
             if old is None:
                 track["frames"][name] = pair
@@ -83,7 +92,7 @@ def convert(src: Path, opts: ConvertOptions) -> ConversionResult:
         names = sorted(frames[folder], key=natural_key)
         index = {n: t for t, n in enumerate(names)}
         objs = sorted(obj for (f, obj) in tracks if f == folder)
-        height, width = next(iter(tracks[(folder, objs[0])]["frames"].values()))[0]["size"]
+        height, width = sizes[folder].size
         file_names = names
         if opts.frames_out is not None:
             file_names = copy_frames(root, names, Path(opts.frames_out), video_name_from(folder), opts.overwrite)
@@ -99,5 +108,5 @@ def convert(src: Path, opts: ConvertOptions) -> ConversionResult:
             builder.add_track(video_id, cat, visible, amodal, where=f"{track['where']} (obj_id {obj})")
     if opts.frames_out is not None:
         result.image_root = Path(opts.frames_out)
-    result.dataset = builder.to_dict()
+    result.dataset = builder.to_dict(path)
     return result

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from amodal.data.converters.common import (
     ConversionResult, ConvertOptions, DatasetBuilder, copy_frames, load_json, progress_bar,
-    require, rle_box_area, to_rle, video_name_from,
+    index_by_id, require, require_int, require_str, rle_box_area, to_rle, video_name_from,
 )
 from amodal.errors import FormatError
 
@@ -45,13 +45,90 @@ def _box(value: Any, where: str, modal: bool) -> Optional[Box]:
     return box
 
 
-def _index(items: Any, key: str, where: str) -> Dict[Any, Dict[str, Any]]:
-    if not isinstance(items, list):
-        raise FormatError(f"{where}: '{key}' is not a list")
+def _add_categories(builder: DatasetBuilder, data: Dict[str, Any], where: str) -> None:
+    """Keep the JSON's category table (ids and names)."""
+    for cat_id, cat in index_by_id(data.get("categories", []), "categories", where).items():
+        builder.category(require_str(cat, "name", f"{where}: category {cat_id}"), cat_id)
+
+
+def _frames_of(images: Dict[int, Dict[str, Any]], videos: Dict[int, Any],
+               where: str) -> Dict[int, List[Dict[str, Any]]]:
+    """Per video id, its images in `frame_index` order (a frame index given twice is refused)."""
+    frames: Dict[int, List[Dict[str, Any]]] = {vid: [] for vid in videos}
+    for img_id, img in images.items():
+        iw = f"{where}: image {img_id}"
+        vid = require_int(img, "video_id", iw)
+        if vid not in videos:
+            raise FormatError(f"{iw}: unknown video_id {vid!r}")
+        require_int(img, "frame_index", iw, minimum=0)
+        require_str(img, "file_name", iw)
+        frames[vid].append(img)
+    for vid, imgs in frames.items():
+        imgs.sort(key=lambda im: im["frame_index"])
+        for a, b in zip(imgs, imgs[1:]):
+            if a["frame_index"] == b["frame_index"]:
+                raise FormatError(f"{where}: images {a['id']} and {b['id']} of video {vid} "
+                                  f"both have frame_index {a['frame_index']}")
+    return frames
+
+
+def _read_tracks(tracks: Dict[int, Dict[str, Any]], where: str) -> Dict[int, Tuple[Optional[int], int]]:
+    """Per track id, (its `video_id` or None when it gives none, its `category_id`)."""
     out = {}
-    for i, item in enumerate(items):
-        out[require(item, "id", f"{where}: {key}[{i}]")] = item
+    for tid, tr in tracks.items():
+        tw = f"{where}: track {tid}"
+        vid = None if tr.get("video_id") is None else require_int(tr, "video_id", tw)
+        out[tid] = (vid, require_int(tr, "category_id", tw))
     return out
+
+
+def _group_tracks(track_info: Dict[int, Tuple[Optional[int], int]], boxes_of: Dict[int, Dict[int, Any]],
+                  images: Dict[int, Dict[str, Any]], videos: Dict[int, Any], where: str) -> Dict[int, List[int]]:
+    """Per video id, its track ids (a track without `video_id` is in its first image's video)."""
+    by_video: Dict[int, List[int]] = {}
+    for tid, (vid, _) in track_info.items():
+        if vid is None and boxes_of[tid]:
+            vid = images[next(iter(boxes_of[tid]))]["video_id"]
+        if vid not in videos:
+            raise FormatError(f"{where}: track {tid} has unknown video_id {vid!r}")
+        by_video.setdefault(vid, []).append(tid)
+    return by_video
+
+
+def _boxes_of(anns: Any, images: Dict[int, Dict[str, Any]], track_info: Dict[int, Tuple[Optional[int], int]],
+              where: str, drop_uncertain: bool) -> Dict[int, Dict[int, Tuple[Optional[Box], Optional[Box]]]]:
+    """Per track id and image id, the (modal, amodal) boxes of the annotations."""
+    if not isinstance(anns, list):
+        raise FormatError(f"{where}: 'annotations' is not a list")
+    boxes: Dict[int, Dict[int, Tuple[Optional[Box], Optional[Box]]]] = {tid: {} for tid in track_info}
+    for i, ann in enumerate(anns):
+        aw = f"{where}: annotations[{i}]"
+        tid, img_id = require_int(ann, "track_id", aw), require_int(ann, "image_id", aw)
+        if tid not in track_info:
+            raise FormatError(f"{aw}: unknown track_id {tid!r}")
+        if img_id not in images:
+            raise FormatError(f"{aw}: unknown image_id {img_id!r}")
+        if track_info[tid][0] not in (None, images[img_id]["video_id"]):
+            raise FormatError(f"{aw}: image {img_id} and track {tid} are in different videos")
+        modal = _box(ann.get("bbox"), f"{aw} 'bbox'", modal=True)
+        amodal = _box(ann.get("amodal_bbox"), f"{aw} 'amodal_bbox'", modal=False)
+        if drop_uncertain and ann.get("amodal_is_uncertain"):
+            amodal = None
+        boxes[tid][img_id] = (modal, amodal)
+    return boxes
+
+
+def _video_size(video: Dict[str, Any], first_image: Dict[str, Any], vid: int, where: str) -> Tuple[int, int]:
+    """(width, height) of a video, from its entry or else from its first image."""
+    size = []
+    for key in ("width", "height"):
+        if key in video:
+            size.append(require_int(video, key, f"{where}: video {vid}", minimum=1))
+        elif key in first_image:
+            size.append(require_int(first_image, key, f"{where}: image {first_image['id']}", minimum=1))
+        else:
+            raise FormatError(f"{where}: video {vid} has no '{key}' (nor has its first image)")
+    return size[0], size[1]
 
 
 def convert(src: Path, opts: ConvertOptions, drop_uncertain: bool = False) -> ConversionResult:
@@ -61,71 +138,36 @@ def convert(src: Path, opts: ConvertOptions, drop_uncertain: bool = False) -> Co
         raise FormatError(f"TAO-Amodal source {path} is a folder; give the annotation JSON file")
     data = load_json(path)
     where = str(path)
-    videos = _index(require(data, "videos", where), "videos", where)
-    images = _index(require(data, "images", where), "images", where)
-    tracks = _index(require(data, "tracks", where), "tracks", where)
+    videos = index_by_id(require(data, "videos", where), "videos", where)
+    images = index_by_id(require(data, "images", where), "images", where)
+    tracks = index_by_id(require(data, "tracks", where), "tracks", where)
     anns = require(data, "annotations", where)
-    if not isinstance(anns, list):
-        raise FormatError(f"{where}: 'annotations' is not a list")
     root = Path(opts.image_root) if opts.image_root is not None else path.parent
 
     builder = DatasetBuilder("tao")
-    for i, cat in enumerate(data.get("categories", [])):
-        builder.category(str(require(cat, "name", f"{where}: categories[{i}]")),
-                         int(require(cat, "id", f"{where}: categories[{i}]")))
+    _add_categories(builder, data, where)
     cat_ids = {c["id"] for c in builder.categories}
-
-    frames_of: Dict[Any, List[Dict[str, Any]]] = {vid: [] for vid in videos}
-    for img_id, img in images.items():
-        iw = f"{where}: image {img_id}"
-        vid = require(img, "video_id", iw)
-        if vid not in videos:
-            raise FormatError(f"{iw}: unknown video_id {vid!r}")
-        require(img, "frame_index", iw)
-        require(img, "file_name", iw)
-        frames_of[vid].append(img)
-    boxes_of: Dict[Any, Dict[Any, tuple]] = {tid: {} for tid in tracks}
-    for i, ann in enumerate(anns):
-        aw = f"{where}: annotations[{i}]"
-        tid, img_id = require(ann, "track_id", aw), require(ann, "image_id", aw)
-        if tid not in tracks:
-            raise FormatError(f"{aw}: unknown track_id {tid!r}")
-        if img_id not in images:
-            raise FormatError(f"{aw}: unknown image_id {img_id!r}")
-        if images[img_id]["video_id"] != tracks[tid].get("video_id", images[img_id]["video_id"]):
-            raise FormatError(f"{aw}: image {img_id} and track {tid} are in different videos")
-        modal = _box(ann.get("bbox"), f"{aw} 'bbox'", modal=True)
-        amodal = _box(ann.get("amodal_bbox"), f"{aw} 'amodal_bbox'", modal=False)
-        if drop_uncertain and ann.get("amodal_is_uncertain"):
-            amodal = None
-        boxes_of[tid][img_id] = (modal, amodal)
+    frames_of = _frames_of(images, videos, where)
+    track_info = _read_tracks(tracks, where)
+    boxes_of = _boxes_of(anns, images, track_info, where, drop_uncertain)
+    tracks_by_video = _group_tracks(track_info, boxes_of, images, videos, where)
 
     result = ConversionResult(dataset={}, image_root=root)
-    tracks_by_video: Dict[Any, List[Any]] = {}
-    for tid, tr in tracks.items():
-        vid = tr.get("video_id")
-        if vid is None and boxes_of[tid]:
-            vid = images[next(iter(boxes_of[tid]))]["video_id"]
-        if vid not in videos:
-            raise FormatError(f"{where}: track {tid} has unknown video_id {vid!r}")
-        tracks_by_video.setdefault(vid, []).append(tid)
     for vid in progress_bar(sorted(videos), opts.progress, "tao", len(videos)):
-        imgs = sorted(frames_of[vid], key=lambda im: im["frame_index"])
+        imgs = frames_of[vid]
         if not imgs:
             result.notes.append(f"video {vid}: no images; skipped")
             continue
         v = videos[vid]
-        width, height = int(v.get("width", imgs[0].get("width", 0))), int(v.get("height", imgs[0].get("height", 0)))
-        if width <= 0 or height <= 0:
-            raise FormatError(f"{where}: video {vid} has no width/height")
-        file_names = [str(im["file_name"]) for im in imgs]
+        width, height = _video_size(v, imgs[0], vid, where)
+        file_names = [im["file_name"] for im in imgs]
         if opts.frames_out is not None:
             name = video_name_from(str(v.get("name", vid)))
             file_names = copy_frames(root, file_names, Path(opts.frames_out), name, opts.overwrite)
             result.frames_written += len(file_names)
         video_id = builder.add_video(file_names, width, height)
         for tid in sorted(tracks_by_video.get(vid, [])):
-            cat = int(require(tracks[tid], "category_id", f"{where}: track {tid}"))
+            cat = track_info[tid][1]
             if cat not in cat_ids:
                 cat = builder.category(f"category_{cat}", cat)
             per = [boxes_of[tid].get(im["id"], (None, None)) for im in imgs]
@@ -133,7 +175,7 @@ def convert(src: Path, opts: ConvertOptions, drop_uncertain: bool = False) -> Co
                               bboxes=[p[0] for p in per], amodal_bboxes=[p[1] for p in per])
     if opts.frames_out is not None:
         result.image_root = Path(opts.frames_out)
-    result.dataset = builder.to_dict()
+    result.dataset = builder.to_dict(path)
     return result
 
 

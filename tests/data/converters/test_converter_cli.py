@@ -70,3 +70,18 @@ def test_cli_never_overwrites_its_input(tmp_path, capsys):
     assert main(["convert", "tao", str(src), "--out", str(src), "--overwrite"]) == 2
     assert "source file" in capsys.readouterr().err
     assert json.loads(src.read_text())["videos"] == []
+
+
+def test_cli_malformed_tao_and_empty_sailvos_one_line_exit_2(tmp_path, capsys):
+    tao = tmp_path / "tao.json"
+    tao.write_text(json.dumps({"videos": [{"id": 1, "width": 4, "height": 3}],
+                               "images": [{"id": 1, "video_id": 1, "frame_index": None, "file_name": "a.jpg"}],
+                               "tracks": [], "annotations": []}))
+    empty = tmp_path / "samples.json"
+    empty.write_text("[]")
+    for fmt, src, message in (("tao", tao, "image 1: 'frame_index' must be an integer, got null"),
+                              ("sailvos", empty, "nothing to convert")):
+        assert main(["convert", fmt, str(src), "--out", str(tmp_path / "o.json")]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and str(src) in err[0] and message in err[0], err
+        assert not (tmp_path / "o.json").exists()

@@ -140,3 +140,12 @@ def test_truncated_pickle_is_a_format_error(tmp_path):
     path.write_bytes(pickle.dumps({"a": list(range(100))})[:20])
     with pytest.raises(FormatError, match=r"cut\.pkl"):
         safe_load_pickle(path)
+
+
+def test_savos_short_counts_name_file_and_key(tmp_path, rect):
+    fm = _encode_list(rect(H, W, 0, 0, 2, 2))
+    short = [{"size": [H, W], "counts": "0"}]  # adds up to 0 pixels, not H*W
+    root, _ = _make(tmp_path, rect, data={"00000_1": {2: {"FM": short, "VM": fm}}})
+    with pytest.raises(FormatError, match=rf"train_data\.pkl: key '00000_1' frame 2 'FM': RLE counts add up to 0 "
+                                          rf"pixels, size {H}x{W} has {H * W}$"):
+        convert_savos(root, ConvertOptions())

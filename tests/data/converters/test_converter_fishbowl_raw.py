@@ -140,3 +140,15 @@ def test_raw_real_sample(tmp_path, decode):
         for v, a in zip(ann["segmentations"], ann["amodal_segmentations"]):
             if v is not None and a is not None:
                 assert not (decode(v) & ~decode(a)).any()  # visible inside amodal
+
+
+def test_raw_empty_amodal_mask_of_other_size(tmp_path, rect):
+    src, _, _ = _make(tmp_path, rect)
+    path = src / "30001" / "single" / "30001_object5" / "objects.json"
+    single = json.loads(path.read_text())
+    enc = mask_utils.encode(np.asfortranarray(np.zeros((H, W + 1), np.uint8)))
+    single[0]["masks"][4] = {"size": [H, W + 1], "counts": enc["counts"].decode()}  # fish 5 gone on frame 4
+    path.write_text(json.dumps(single))
+    with pytest.raises(FormatError, match=rf"30001_object5.objects\.json: fish 5 frame 4: RLE size is "
+                                          rf"\[{H}, {W + 1}\], the video is {H}x{W}"):
+        convert_raw(src, ConvertOptions(frames_out=tmp_path / "frames"))

@@ -106,3 +106,21 @@ def test_kins_missing_split(tmp_path, rect, coco):
     root, _ = _make(tmp_path, rect, coco)
     with pytest.raises(FormatError, match=r"test_data\.pkl"):
         convert(root, ConvertOptions(mode="test"))
+
+
+@pytest.mark.parametrize("counts, message", [(b"1", "counts add up to 1 pixels"),
+                                             (b"\xff\xfe", "'counts' bytes are not ASCII")])
+def test_kins_bad_counts_name_source_and_key(tmp_path, rect, coco, counts, message):
+    root, _ = _make(tmp_path, rect, coco)
+    pkl = root / "car_data" / "train_data.pkl"
+    data = pickle.loads(pkl.read_bytes())
+    data[VIDEO][7][2]["VM"]["counts"] = counts  # among valid cars and frames
+    pkl.write_bytes(pickle.dumps(data))
+    with pytest.raises(FormatError, match=rf"train_data\.pkl: video '{VIDEO}' object 7 frame 2 'VM': RLE {message}"):
+        convert(root, ConvertOptions())
+
+
+def test_kins_empty_pickle_is_nothing_to_convert(tmp_path, rect, coco):
+    root, _ = _make(tmp_path, rect, coco, data={}, full={})
+    with pytest.raises(FormatError, match=r"train_data\.pkl: nothing to convert"):
+        convert(root, ConvertOptions())

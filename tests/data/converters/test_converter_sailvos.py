@@ -109,3 +109,31 @@ def test_sailvos_not_a_list(tmp_path):
     path.write_text(json.dumps({"samples": []}))
     with pytest.raises(FormatError, match=r"s\.json: expected a list"):
         convert(path, ConvertOptions())
+
+
+def test_sailvos_null_file_names(tmp_path, rect, coco):
+    path, _ = _make(tmp_path, rect, coco)
+    samples = json.loads(path.read_text())
+    samples[0]["image_file_names"] = None
+    path.write_text(json.dumps(samples))
+    with pytest.raises(FormatError, match=r"samples\.json: sample 0: 'image_file_names' must be a list, got null$"):
+        convert(path, ConvertOptions())
+
+
+def test_sailvos_empty_list_is_nothing_to_convert(tmp_path):
+    path = tmp_path / "s.json"
+    path.write_text("[]")
+    with pytest.raises(FormatError, match=r"s\.json: the list of samples is empty; nothing to convert"):
+        convert(path, ConvertOptions())
+
+
+def test_sailvos_empty_rle_of_other_size(tmp_path, rect, coco):
+    path, _ = _make(tmp_path, rect, coco)
+    samples = json.loads(path.read_text())
+    # object 2 has nothing visible there: visible and amodal masks both empty, the amodal one 9xW
+    samples[2]["visible_mask"][0] = _str_rle(coco, np.zeros((H, W), bool))
+    samples[2]["segmentation"][0] = _str_rle(coco, np.zeros((H + 1, W), bool))
+    path.write_text(json.dumps(samples))
+    with pytest.raises(FormatError, match=rf"sample 2 'segmentation'\[0\]: RLE size is \[{H + 1}, {W}\], "
+                                          rf"the video is {H}x{W}"):
+        convert(path, ConvertOptions())

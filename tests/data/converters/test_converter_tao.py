@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -127,3 +128,27 @@ def test_score_boxes_bad_prediction():
         score_boxes(_gt(), [{"video_id": 1, "amodal_bboxes": [None, None, None]}])
     with pytest.raises(FormatError, match="prediction 0: unknown video_id 7"):
         score_boxes(_gt(), [{"video_id": 7, "amodal_bboxes": []}])
+
+
+def _edit(path: Path, change) -> Path:
+    data = json.loads(path.read_text())
+    change(data)
+    path.write_text(json.dumps(data))
+    return path
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda d: d["images"][0].update(frame_index=None), r"image 12: 'frame_index' must be an integer, got null"),
+    (lambda d: d["tracks"][0].update(category_id="x"), r"track 100: 'category_id' must be an integer, got a string"),
+    (lambda d: d["categories"][0].update(id="p"), r"categories\[0\]: 'id' must be an integer, got a string"),
+    (lambda d: d["videos"][0].update(width=None), r"video 5: 'width' must be an integer, got null"),
+    (lambda d: d["images"][0].update(video_id=[5]), r"image 12: 'video_id' must be an integer, got a list"),
+    (lambda d: d["videos"].append({"id": "s", "width": 1, "height": 1}),
+     r"videos\[2\]: 'id' must be an integer, got a string"),
+    (lambda d: d["images"][1].update(frame_index=60),
+     r"images 1[12] and 1[12] of video 5 both have frame_index 60"),
+])
+def test_tao_malformed_value_names_file_and_entry(tmp_path, change, message):
+    path = _edit(_tao(tmp_path), change)
+    with pytest.raises(FormatError, match=rf"^{re.escape(str(path))}: {message}$"):
+        convert(path, ConvertOptions())
