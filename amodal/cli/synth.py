@@ -12,11 +12,9 @@ from typing import Tuple
 
 HELP = "generate synthetic amodal videos (frames, mp4, exact visible + amodal masks)"
 DEFAULT_VIDEOS = 10
-MIN_SIDE, MAX_SIDE = 16, 4096  # --size bounds (a larger frame would not fit in memory while drawn)
-
-
 def parse_size(text: str) -> Tuple[int, int]:
     """'320x240' -> (320, 240); raises ConfigError otherwise."""
+    from amodal.data.synth.config import MAX_SIDE, MIN_SIDE
     from amodal.errors import ConfigError
 
     m = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", text)
@@ -33,9 +31,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--videos", type=int, default=None, help=f"number of videos (default {DEFAULT_VIDEOS}; "
                         "with --split: the first N videos of the split)")
     parser.add_argument("--frames", type=int, default=None, help="frames per video (default: config, 32)")
-    parser.add_argument("--size", default=None, help="frame size WIDTHxHEIGHT (default: config, 320x240)")
+    parser.add_argument("--size", default=None, help="frame size WIDTHxHEIGHT, 16..4096 pixels, even sides unless "
+                        "--no-mp4 (default: config, 320x240)")
     parser.add_argument("--seed", type=int, default=None,
-                        help="run seed; video i depends only on (seed, i) (default 0)")
+                        help="run seed >= 0; video i depends only on (seed, i) (default 0)")
     parser.add_argument("--workers", type=int, default=1, help="parallel processes (default 1)")
     parser.add_argument("--config", default=None, help="YAML file overriding the generator defaults "
                         "(e.g. configs/synth/shifted.yaml; configs/synth/photo.yaml adds photo "
@@ -75,6 +74,8 @@ def resolve(args: argparse.Namespace) -> Tuple[object, int, int]:
     videos = DEFAULT_VIDEOS if args.videos is None else args.videos
     if videos < 1:
         raise ConfigError(f"--videos must be >= 1, got {videos}")
+    if args.seed is not None and args.seed < 0:
+        raise ConfigError(f"--seed must be >= 0, got {args.seed}")
     return cfg, videos, 0 if args.seed is None else args.seed
 
 
@@ -87,10 +88,13 @@ def run(args: argparse.Namespace) -> int:
     if args.workers < 1:
         raise ConfigError(f"--workers must be >= 1, got {args.workers}")
     cfg, videos, seed = resolve(args)
-    if args.config:  # --overwrite clears --out: it must not hold the config
-        from amodal.utils.files import refuse_inputs_inside
+    if not args.no_mp4 and (cfg.width % 2 or cfg.height % 2):
+        raise ConfigError(f"the mp4 encoder needs even frame sides, got {cfg.width}x{cfg.height}: choose even "
+                          "ones, or --no-mp4 (PNG frames only)")
+    from amodal.utils.files import refuse_inputs_inside
 
-        refuse_inputs_inside(args.out, [args.config], "--out")
+    # --overwrite clears --out: it must not hold the config or the photographs the config reads
+    refuse_inputs_inside(args.out, [args.config, cfg.photos or None], "--out")
     data, seconds = generate_dataset(cfg, Path(args.out), videos, seed, workers=args.workers,
                                      with_mp4=not args.no_mp4, overwrite=args.overwrite, progress=not args.quiet)
     frames = sum(v["length"] for v in data["videos"])

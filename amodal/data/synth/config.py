@@ -20,6 +20,9 @@ import yaml
 from amodal.config import config_from_dict, config_to_dict
 from amodal.errors import ConfigError
 
+MIN_SIDE, MAX_SIDE = 16, 4096  # frame side bounds, pixels (a larger frame would not fit in memory while drawn)
+MAX_VIDEO_BYTES = 2 * 2 ** 30  # one video's RGB frames are held in memory while it is drawn
+
 SHAPE_KINDS = ("ellipse", "polygon", "star", "crescent", "lshape", "ushape", "blob", "animal", "fish", "worm")
 OCCLUDER_KINDS = ("bar", "rock")
 # "photo": a crop of a photograph from the folder `photos` (amodal.data.synth.photos); the others are procedural.
@@ -202,9 +205,17 @@ def _check_prob(value: float, key: str, where: str) -> None:
 
 def validate_synth_config(cfg: SynthConfig, where: str = "synth config") -> None:
     """Check sizes, ranges, probabilities and weight tables; raise `ConfigError` on the first problem."""
-    for key, lo in (("width", 16), ("height", 16), ("frames", 1), ("fps", 1)):
+    for key, lo in (("width", MIN_SIDE), ("height", MIN_SIDE), ("frames", 1), ("fps", 1)):
         if getattr(cfg, key) < lo:
             raise ConfigError(f"{where}: key '{key}' must be >= {lo}, got {getattr(cfg, key)}")
+    for key in ("width", "height"):
+        if getattr(cfg, key) > MAX_SIDE:
+            raise ConfigError(f"{where}: key '{key}' must be <= {MAX_SIDE} pixels, got {getattr(cfg, key)}")
+    video_bytes = cfg.width * cfg.height * 3 * cfg.frames
+    if video_bytes > MAX_VIDEO_BYTES:
+        raise ConfigError(f"{where}: a video of {cfg.frames} frames of {cfg.width}x{cfg.height} is "
+                          f"{video_bytes / 2 ** 30:.1f} GiB, held in memory while it is drawn (at most "
+                          f"{MAX_VIDEO_BYTES / 2 ** 30:.0f} GiB): fewer frames or smaller ones")
     o, oc, m, c, b, p = cfg.objects, cfg.occluders, cfg.motion, cfg.camera, cfg.background, cfg.photometric
     _check_range(o.count, "objects.count", where, 0, 64, integer=True)
     _check_weights(o.shapes, "objects.shapes", where, SHAPE_KINDS)

@@ -39,8 +39,49 @@ def test_cli_user_errors_are_one_line(tmp_path, capsys):
     assert not (tmp_path / "x").exists()
 
 
+@pytest.mark.parametrize("argv, phrase", [
+    (["--size", "65x48"], "even frame sides"),  # OpenCV's mp4 writer would drop a column: a 64x48 video
+    (["--seed", "-1"], "--seed must be >= 0"),
+    (["--frames", "20000", "--size", "4096x4096"], "GiB, held in memory"),
+])
+def test_cli_refuses_what_it_cannot_write_faithfully(tmp_path, capsys, argv, phrase):
+    assert main(["synth", "--out", str(tmp_path / "x"), "--videos", "1", "--quiet", *argv]) == 2
+    err = capsys.readouterr().err
+    assert phrase in err and len(err.strip().splitlines()) == 1 and not (tmp_path / "x").exists()
+
+
+def test_odd_sizes_are_fine_without_mp4(tmp_path):
+    out = tmp_path / "odd"
+    assert main(["synth", "--out", str(out), "--videos", "1", "--frames", "2", "--size", "65x49", "--no-mp4",
+                 "--quiet"]) == 0
+    assert json.loads((out / "annotations.json").read_text())["videos"][0]["width"] == 65
+
+
+def test_the_photo_folder_is_an_input_and_a_worker_that_cannot_start_fails_the_run(tmp_path, capsys):
+    import cv2
+    import numpy as np
+
+    out = tmp_path / "out"
+    photos = out / "photos"
+    photos.mkdir(parents=True)
+    cv2.imwrite(str(photos / "a.png"), np.full((40, 40, 3), 128, np.uint8))
+    cfg = tmp_path / "photo.yaml"
+    cfg.write_text(f"photos: {photos}\nbackground:\n  textures: {{photo: 1}}\n")
+    assert main(["synth", "--out", str(out), "--overwrite", "--config", str(cfg), "--workers", "2", *TINY]) == 2
+    assert "photos" in capsys.readouterr().err and (photos / "a.png").is_file()  # not cleared by --overwrite
+    from amodal.data.synth.config import load_synth_config
+    from amodal.data.synth.dataset import generate_dataset
+
+    cfg_obj = load_synth_config(cfg)
+    (photos / "a.png").unlink()  # the workers find no photograph: the run fails, it does not hang
+    with pytest.raises(ConfigError, match="photo"):
+        generate_dataset(cfg_obj, tmp_path / "run2", 2, 0, workers=2, with_mp4=False, progress=False)
+    assert not (tmp_path / "run2").exists()  # and leaves nothing behind
+
+
 @pytest.mark.parametrize("text, key", [
     ("frames: 0\n", "frames"),
+    ("width: 5000\n", "width"),
     ("motion:\n  speed: [0.5, 0.1]\n", "motion.speed"),
     ("objects:\n  shapes: {triangle: 1}\n", "objects.shapes.triangle"),
     ("objects:\n  count: 3\n", "objects.count"),
