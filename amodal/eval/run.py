@@ -153,8 +153,13 @@ def _accumulate(video: Any, results: Iterable[Any], categories: Dict[int, int], 
         if not 0 <= t < length:
             raise InputError(f"model returned frame index {t} for video {video.id!r} of {length} frames")
         ids = [int(i) for i in res.object_ids]
-        visible = np.asarray(res.visible, dtype=bool).reshape(len(ids), *size)
-        amodal = np.asarray(res.amodal, dtype=bool).reshape(len(ids), *size)
+        visible, amodal = np.asarray(res.visible, dtype=bool), np.asarray(res.amodal, dtype=bool)
+        for masks in (visible, amodal):
+            if masks.size and masks.shape[-2:] != size:
+                raise FormatError(f"video {video.id!r}: its frames are {masks.shape[-1]}x{masks.shape[-2]} but the "
+                                  f"annotations say {size[1]}x{size[0]} (a video file of another size than the frame "
+                                  "files?)")
+        visible, amodal = visible.reshape(len(ids), *size), amodal.reshape(len(ids), *size)
         depth = {int(k): r for r, k in enumerate(res.depth_order or [])}
         for n, k in enumerate(ids):
             rec = per.setdefault(k, {"vis": [None] * length, "am": [None] * length, "occ": [None] * length,

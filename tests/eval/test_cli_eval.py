@@ -288,3 +288,20 @@ def test_predictions_without_visible_masks_have_no_j_and_f(tmp_path, capsys):
     s = json.loads((tmp_path / "o" / "scores.json").read_text())["models"]["amodal_only"]
     assert s["metrics"]["full"]["count"] == 6  # scored on their amodal masks
     assert "visible" not in s  # no visible masks: no J and F (they were 0 over every object-frame)
+
+
+def test_a_model_whose_frames_are_another_size_than_the_annotations_is_one_line(tmp_path, monkeypatch, capsys):
+    class OtherSize:  # e.g. frames read from a video file one pixel smaller than the frame files
+        def needs_frames(self, given_visible):
+            return False
+
+        def predict_video(self, frames, size, length, visible_masks):
+            for t in range(length):
+                m = np.zeros((1, size[0] - 1, size[1] - 1), bool)
+                yield frame_result(t, [10], m, m.copy())
+
+    monkeypatch.setitem(MODELS, "other_size", lambda options: OtherSize())
+    gt = write_gt(tmp_path / "gt.json")
+    code = main(["eval", "--gt", str(gt), "--out", str(tmp_path / "o"), "--model", "other_size", "--given-visible"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and "frames are 5x3 but the annotations say 6x4" in err, err
