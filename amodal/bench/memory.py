@@ -41,7 +41,8 @@ def memory_run(video: str, annotations: str, frames: int, every: int, checkpoint
     """Stream `frames` frames (looping the video) and sample RSS; see the module docstring.
 
     Returns:
-        {"frames", "samples": [{"frame", "rss_mb", "objects_in_memory", "memory_entries", "ms_per_frame"}],
+        {"frames", "loops" (passes over the video, the last one maybe partial), "video_frames",
+         "samples": [{"frame", "rss_mb", "objects_in_memory", "memory_entries", "ms_per_frame"}],
          "start_mb", "end_mb", "max_mb", "growth_mb", "max_growth_mb", "warm_growth_mb", "warm_max_growth_mb"}.
     """
     import torch
@@ -78,7 +79,8 @@ def memory_run(video: str, annotations: str, frames: int, every: int, checkpoint
     rss = [s["rss_mb"] for s in samples]
     warm = [s["rss_mb"] for s in samples if s["frame"] >= every] or rss
     return {
-        "frames": done, "every": every, "loops": loop, "driver": driver, "mode": "given", "threads": threads,
+        "frames": done, "every": every, "loops": loop, "video_frames": len(masks),
+        "driver": driver, "mode": "given", "threads": threads,
         "samples": samples,
         "start_mb": rss[0], "end_mb": rss[-1], "max_mb": max(rss),
         "growth_mb": rnd(rss[-1] - rss[0], 2), "max_growth_mb": rnd(max(rss) - rss[0], 2),

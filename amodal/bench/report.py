@@ -14,6 +14,10 @@ from amodal.utils.files import atomic_write_text
 
 MODE_LABEL = {"own": "own visible net (frames only)", "motion": "objects from motion (frames only)",
               "given": "visible masks given"}
+# The run folders of the shipped checkpoint's recipe, in order (docs/TRAINING.md "The shipped checkpoint's recipe":
+# stage 1, stage 1b's five rounds, stage 2, stage 3).
+RECIPE_RUNS = ("runs/default", "runs/default_more", "runs/default_more2", "runs/default_more3", "runs/default_more4",
+               "runs/default_more5", "runs/default_visible", "runs/default_hqflow")
 TARGET_LABEL = {"own": "≥ 30", "given": "≥ 100"}  # streaming targets per mode, up to 4 objects (none for motion)
 
 
@@ -163,13 +167,22 @@ def _profile_section(results: Dict[str, Any], settings: BenchSettings) -> List[s
     return lines
 
 
+def loops_text(frames: int, video_frames: int) -> str:
+    """How `frames` streamed frames cover a `video_frames`-frame video, e.g. "7 loops and 4 frames of the 8-frame"."""
+    full, rest = divmod(int(frames), max(int(video_frames), 1))
+    parts = [f"{full} loop{'s' if full != 1 else ''}"] if full else []
+    parts += [f"{rest} frame{'s' if rest != 1 else ''}"] if rest else []
+    return f"{' and '.join(parts)} of the {video_frames}-frame"
+
+
 def _memory_section(results: Dict[str, Any], settings: BenchSettings) -> List[str]:
     mem = results.get("memory")
     if not mem or "error" in mem:
         return []
+    looped = loops_text(mem["frames"], mem.get("video_frames") or settings.stream_frames)
     lines = ["## Memory over a long stream", "",
-             f"{mem['frames']} frames streamed ({mem['loops']} loops of the {settings.stream_frames}-frame "
-             f"4-object world, decoded again each loop) through `{mem['driver']}.step` with visible masks given, "
+             f"{mem['frames']} frames streamed ({looped} 4-object world, decoded again each loop) through "
+             f"`{mem['driver']}.step` with visible masks given, "
              "objects coming and going: new ids every loop, and each object absent for a while "
              "(sometimes shorter than the session's `max_lost`, sometimes longer). "
              f"Resident memory (VmRSS) sampled every {mem['every']} frames in a {mem['process']} "
@@ -217,7 +230,7 @@ def _training_section(results: Dict[str, Any]) -> List[str]:
                   "Target: < 30 min on this machine.", ""]
     else:
         lines += ["Not measured: give the finished runs of the recipe's stages with "
-                  "`amodal bench --train-log runs/default,runs/default_visible` (their `log.jsonl`). Target: < 30 min.", ""]
+                  f"`amodal bench --train-log {','.join(RECIPE_RUNS)}` (their `log.jsonl`). Target: < 30 min.", ""]
     return lines
 
 

@@ -1,8 +1,13 @@
 """`run_benchmark(settings)`: generate the test worlds, run every stage, write the report.
 
-A stage that fails (a bug elsewhere in the package) is recorded with its error in the results
-and the report, and the other stages still run; `run_benchmark` returns the results and the
-CLI exits non-zero when a stage failed.
+What the user gave is checked before any stage runs (settings, --out, --config, --checkpoint,
+the --train-log runs): an error there stops the benchmark with one line. A stage that fails
+later (any error, also an AmodalError) is recorded with its error in the results and the report,
+and the other stages still run; `run_benchmark` returns the results and the CLI exits non-zero
+when a stage failed.
+
+The generated data goes to a new folder (a temporary one, removed after, or a new sub-folder of
+`--work-dir`, kept), so files the benchmark did not make are never overwritten or deleted.
 """
 from __future__ import annotations
 
@@ -23,10 +28,8 @@ def _pick(worlds: List[Any], objects: int) -> Any:
 
 
 def _stage(results: Dict[str, Any], name: str, fn: Callable[[], Any], log: Callable[[str], None]) -> None:
-    from amodal.bench.report import error_text
-    from amodal.errors import AmodalError
-
     from amodal.bench.machine import load_average
+    from amodal.bench.report import error_text
 
     load = load_average()
     results.setdefault("stage_load", {})[name] = load
@@ -34,9 +37,7 @@ def _stage(results: Dict[str, Any], name: str, fn: Callable[[], Any], log: Calla
     t0 = time.perf_counter()
     try:
         results[name] = fn()
-    except (KeyboardInterrupt, AmodalError):
-        raise
-    except Exception as exc:  # record and go on: one broken stage must not hide the others
+    except Exception as exc:  # record and go on (the user's input was checked up front): one failure hides no other
         results[name] = {"error": error_text(exc)}
         log(f"  FAILED: {results[name]['error']}")
     log(f"  ({time.perf_counter() - t0:.1f} s)")
@@ -67,12 +68,12 @@ def run_benchmark(settings: BenchSettings, log: Optional[Callable[[str], None]] 
         "machine": machine_info(),
         "load_before": load_average(),
     }
+    recipe = _recipe(settings)
     models = load_bench_models(settings.checkpoint, settings.config, settings.seed)
     results["model"] = models.info()
     log(f"model: {models.description}")
     temp = settings.work_dir is None
-    work = Path(tempfile.mkdtemp(prefix="amodal_bench_")) if temp else Path(settings.work_dir)
-    work.mkdir(parents=True, exist_ok=True)
+    work = _new_work_dir(settings.work_dir)
     stages = set(settings.stages)
     try:
         log(f"generating {len(settings.objects)} test videos ({settings.stream_frames} frames, "
@@ -112,10 +113,8 @@ def run_benchmark(settings: BenchSettings, log: Optional[Callable[[str], None]] 
             _stage(results, "training", lambda: bench_training(
                 models.config, work, settings.train_steps, settings.train_videos, settings.train_frames,
                 settings.size, settings.repeats, settings.seed, log), log)
-        if settings.train_log:
-            from amodal.bench.training import recipe_stages_time
-
-            _stage(results, "recipe", lambda: recipe_stages_time(settings.train_log), log)
+        if recipe is not None:
+            _stage(results, "recipe", lambda: recipe, log)
         if "generator" in stages:
             from amodal.bench.generator import bench_generator
 
@@ -129,8 +128,31 @@ def run_benchmark(settings: BenchSettings, log: Optional[Callable[[str], None]] 
     results["duration_s"] = round(time.perf_counter() - t_start, 1)
     path = write_report(results, settings)
     print(terminal_table(results))
-    log(f"wrote {path}, {settings.json_path} and plots in {settings.images_dir}")
+    log(written_line(path, settings, results.get("plots") or {}))
     return results
+
+
+def written_line(path: Path, settings: BenchSettings, plots: Dict[str, str]) -> str:
+    """The closing log line: the files written (plots only when some were)."""
+    if plots:
+        return f"wrote {path}, {settings.json_path} and plots in {settings.images_dir}"
+    return f"wrote {path} and {settings.json_path} (no plots)"
+
+
+def _recipe(settings: BenchSettings) -> Optional[Dict[str, Any]]:
+    """The --train-log runs' times, read before any stage runs (a bad log stops the benchmark up front)."""
+    from amodal.bench.training import recipe_stages_time
+
+    return recipe_stages_time(settings.train_log) if settings.train_log else None
+
+
+def _new_work_dir(parent: Optional[Path]) -> Path:
+    """A new, empty folder for the generated data: a temporary one, or a new sub-folder of `parent`
+    (--work-dir) so that nothing already there is overwritten or deleted."""
+    if parent is None:
+        return Path(tempfile.mkdtemp(prefix="amodal_bench_"))
+    Path(parent).mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix="bench_", dir=parent))
 
 
 def _profile(models: Any, world: Any) -> Dict[str, Any]:

@@ -1,11 +1,12 @@
 """What a benchmark run measures and at which sizes (`BenchSettings`), with the targets."""
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Tuple
 
-from amodal.errors import ConfigError
+from amodal.errors import ConfigError, OutputWriteError
 
 STAGES = ("decode", "stream", "offline", "threads", "profile", "memory", "training", "generator")
 
@@ -43,7 +44,7 @@ class BenchSettings:
             (time for the recipe to reach its quality); empty: not measured.
         stages: stages to run (subset of STAGES).
         threads: torch intra-op threads.
-        work_dir: where the generated videos go (None: a temporary folder, removed after).
+        work_dir: a new sub-folder of it keeps the generated videos (None: a temporary folder, removed after).
         seed: seed of the generated worlds.
         progress: print progress lines.
     """
@@ -90,6 +91,8 @@ class BenchSettings:
         for name, low in checks:
             if int(getattr(self, name)) < low:
                 raise ConfigError(f"--{name.replace('_', '-')} must be >= {low}, got {getattr(self, name)}")
+        if not self.stages:
+            raise ConfigError(f"--stages: no stage given (choose from {', '.join(STAGES)})")
         unknown = [s for s in self.stages if s not in STAGES]
         if unknown:
             raise ConfigError(f"unknown benchmark stage(s) {', '.join(unknown)} (choose from {', '.join(STAGES)})")
@@ -99,9 +102,14 @@ class BenchSettings:
             raise ConfigError(f"video size must be at least 32x32, got {self.size[0]}x{self.size[1]}")
         if self.checkpoint is not None and not Path(self.checkpoint).is_file():
             raise ConfigError(f"--checkpoint {self.checkpoint}: no such file")
+        if self.config is not None and not Path(self.config).is_file():
+            raise ConfigError(f"--config {self.config}: no such file")
+        if self.work_dir is not None and Path(self.work_dir).exists() and not Path(self.work_dir).is_dir():
+            raise ConfigError(f"--work-dir {self.work_dir}: exists and is not a folder")
         for p in self.train_log:
             if not Path(p).exists():
                 raise ConfigError(f"--train-log {p}: no such file or folder")
+        check_out(Path(self.out))
         return self
 
     @property
@@ -115,3 +123,34 @@ class BenchSettings:
     @property
     def json_path(self) -> Path:
         return self.out_dir / "benchmarks.json"
+
+
+def _nearest_existing(path: Path) -> Path:
+    """`path` or its nearest ancestor that exists."""
+    path = path.absolute()
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def check_out(out: Path) -> None:
+    """Refuse a report path that is a folder or whose folder cannot be written (before any stage runs).
+
+    Raises:
+        OutputWriteError: one line naming --out.
+    """
+    if out.is_dir():
+        raise OutputWriteError(f"--out {out}: is a folder; give the report's file path, e.g. {out / 'BENCHMARKS.md'}")
+    if (out.parent / "benchmarks.json").is_dir():
+        raise OutputWriteError(f"--out {out}: {out.parent / 'benchmarks.json'} beside it is a folder")
+    images = out.parent / "images"
+    if images.exists() and not images.is_dir():
+        raise OutputWriteError(f"--out {out}: the plots' folder {images} exists and is not a folder")
+    folder = _nearest_existing(out.parent)
+    if not folder.is_dir():
+        raise OutputWriteError(f"--out {out}: {folder} is not a folder")
+    try:
+        with tempfile.TemporaryFile(dir=folder):  # the real test (permissions, read-only file system)
+            pass
+    except OSError as exc:
+        raise OutputWriteError(f"--out {out}: cannot write in {folder} ({exc.strerror or exc})") from None

@@ -3,7 +3,8 @@
 Throughput: a few optimizer steps of the measured model's recipe (its config: batch size, clip
 length, data workers, augmentation) on a small generated training set, through
 `amodal.engine.trainer.train` with a log record every step; the figure is `batch_size` divided
-by the median seconds per step, the first step (data-loader start-up) excluded.
+by the median seconds per step, the first step (data-loader start-up) excluded. The runs start
+from random weights, not from the recipe's `train.init` (see `throughput_config`).
 
 Recipe time: read from the finished training runs of the recipe's stages, in order (their
 `log.jsonl`, given with `--train-log stage1,stage2`): the stages' wall times add up, and the
@@ -31,12 +32,36 @@ def training_set(out_dir: Path, videos: int, frames: int, size: Tuple[int, int],
     return Path(out_dir) / "annotations.json"
 
 
-def throughput_config(base: Any, annotations: Path, steps: int, out_dir: Path) -> Any:
-    """`base` Config with the training data, `steps` steps, a log record per step, no validation."""
+def throughput_config(base: Any, annotations: Path, steps: int, out_dir: Path, init: str = "") -> Any:
+    """`base` Config with the training data, `steps` steps, a log record per step, no validation,
+    and `train.init` replaced by `init` (default: none, random weights).
+
+    The recipe's `train.init` is an earlier stage's checkpoint, named relative to the folder that
+    stage ran in (the shipped checkpoint's says `amodal/weights/default.pt`). It only sets the
+    starting values of the weights, loaded once before the first step, and a step costs the same
+    whatever those values are; so the throughput runs start from random weights: the same work
+    per step, from any current folder, without the recipe's files.
+    """
     data = dataclasses.replace(base.data, train=str(annotations), val="")
     train = dataclasses.replace(base.train, steps=int(steps), log_every=1, val_every=0, ckpt_every=int(steps),
-                                out_dir=str(out_dir))
+                                out_dir=str(out_dir), init=init)
     return dataclasses.replace(base, data=data, train=train)
+
+
+def teacher_init(cfg: Any, work_dir: Path, seed: int) -> str:
+    """A `train.init` for the throughput runs: "" unless the recipe's `future_teacher` term runs
+    `train.init`'s completion network at every step; then a randomly initialised checkpoint of
+    `cfg`'s model written in `work_dir`, so that the teacher's forward pass is timed too."""
+    import torch
+
+    from amodal.engine.checkpoint import save_checkpoint
+    from amodal.losses import resolve_weights
+    from amodal.models.build import build_model
+
+    if not resolve_weights(cfg).get("future_teacher", 0.0):
+        return ""
+    torch.manual_seed(seed)
+    return str(save_checkpoint(Path(work_dir) / "train_init.pt", build_model(cfg), cfg, step=0))
 
 
 def train_once(cfg: Any, run_dir: Path) -> Dict[str, Any]:
@@ -57,9 +82,10 @@ def bench_training(base_cfg: Any, work_dir: Path, steps: int, videos: int, frame
     ann = training_set(Path(work_dir) / "train_data", videos, frames, size, seed)
     clip = min(base_cfg.data.clip_length, frames)
     base = dataclasses.replace(base_cfg, data=dataclasses.replace(base_cfg.data, clip_length=clip))
+    init = teacher_init(base, Path(work_dir), seed)
     runs = []
     for r in range(repeats):
-        cfg = throughput_config(base, ann, steps, Path(work_dir) / f"train_run{r}")
+        cfg = throughput_config(base, ann, steps, Path(work_dir) / f"train_run{r}", init)
         runs.append(train_once(cfg, Path(work_dir) / f"train_run{r}"))
         log(f"  training run {r + 1}/{repeats}: {runs[-1]['clips_per_s']:.2f} clips/s")
     return {"clips_per_s": rnd(median(x["clips_per_s"] for x in runs), 3),

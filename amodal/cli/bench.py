@@ -1,6 +1,6 @@
 """`amodal bench`: measure speed, latency, memory, training and generator throughput on this machine.
 
-Writes the markdown report (default docs/BENCHMARKS.md), the raw numbers beside it
+Writes the markdown report (default docs/BENCHMARKS.md in the current folder), the raw numbers beside it
 (benchmarks.json) and plots in images/bench_*.png next to it, and prints a summary table.
 """
 from __future__ import annotations
@@ -9,14 +9,16 @@ import argparse
 import shlex
 import sys
 
-HELP = "benchmark speed, latency, memory and throughput; writes docs/BENCHMARKS.md"
+HELP = ("benchmark speed, latency, memory and throughput; writes a report (default: docs/BENCHMARKS.md in the "
+        "current folder)")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from amodal.bench.settings import STAGES
 
     parser.add_argument("--out", default="docs/BENCHMARKS.md",
-                        help="markdown report (default docs/BENCHMARKS.md); benchmarks.json and images/ go beside it")
+                        help="markdown report file (default: docs/BENCHMARKS.md in the current folder); "
+                        "benchmarks.json and images/ go beside it")
     parser.add_argument("--checkpoint", default=None,
                         help="checkpoint to measure (default: the shipped amodal/weights/default.pt, else a randomly "
                         "initialised model of --config)")
@@ -34,7 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stages", default=None,
                         help=f"comma-separated subset of: {','.join(STAGES)} (default all)")
     parser.add_argument("--threads", type=int, default=None, help="torch/OpenCV threads (default 2)")
-    parser.add_argument("--work-dir", default=None, help="keep the generated test data here (default: a temporary folder)")
+    parser.add_argument("--work-dir", default=None,
+                        help="keep the generated test data in a new sub-folder of this folder (default: a temporary "
+                        "folder, removed after)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
 
 
@@ -54,7 +58,7 @@ def settings_from_args(args: argparse.Namespace):
         "memory_frames": args.memory_frames,
         "train_steps": args.train_steps,
         "train_log": tuple(Path(p.strip()) for p in args.train_log.split(",") if p.strip()) if args.train_log else (),
-        "stages": tuple(s.strip() for s in args.stages.split(",") if s.strip()) if args.stages else None,
+        "stages": tuple(s.strip() for s in args.stages.split(",") if s.strip()) if args.stages is not None else None,
         "threads": args.threads,
         "work_dir": Path(args.work_dir) if args.work_dir else None,
         "progress": not args.quiet,
