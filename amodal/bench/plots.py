@@ -5,19 +5,11 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 from amodal.bench.settings import TARGET_GIVEN_FPS, TARGET_MEMORY_GROWTH_MB, TARGET_OWN_FPS
-from amodal.utils.files import atomic_write_bytes
+from amodal.utils.files import write_figure
 
 
 def _save(fig: Any, path: Path) -> Path:
-    import io
-
-    import matplotlib.pyplot as plt
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    atomic_write_bytes(path, buf.getvalue())
-    return path
+    return write_figure(fig, path, dpi=110, bbox_inches="tight")
 
 
 def _figure(*args: Any, **kwargs: Any) -> Any:

@@ -8,6 +8,8 @@ import warnings
 from pathlib import Path
 from typing import Any, Dict, Optional
 
+from amodal.errors import OutputWriteError
+
 
 def _tensorboard_writer(folder: Path) -> Any:
     """A TensorBoard SummaryWriter into `folder`, or None: silently when tensorboard is not installed,
@@ -46,8 +48,11 @@ class RunLogger:
             rec[k] = v if not isinstance(v, float) or math.isfinite(v) else str(v)
             if self._tb is not None and isinstance(v, float) and math.isfinite(v):
                 self._tb.add_scalar(f"{kind}/{k}", v, step)
-        self._fh.write(json.dumps(rec) + "\n")
-        self._fh.flush()
+        try:
+            self._fh.write(json.dumps(rec) + "\n")
+            self._fh.flush()
+        except OSError as exc:  # disk full: name the file (the bare error names none)
+            raise OutputWriteError(f"cannot write {self.path}: {exc.strerror or exc}") from None
 
     def close(self) -> None:
         if self._fh is not None:

@@ -10,7 +10,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from amodal.eval.evaluator import ORDER_MIN_PIXELS
 from amodal.eval.metrics import VARIANTS
-from amodal.utils.files import atomic_write_json, atomic_write_text
+from amodal.utils.files import atomic_write_json, atomic_write_text, write_figure
 
 Results = Mapping[str, Mapping[str, Any]]
 
@@ -135,11 +135,7 @@ def plot_buckets(results: Results, path: Path) -> None:
     axes[0].set_ylim(0, 100)
     axes[-1].legend(fontsize=8)
     fig.tight_layout()
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=100)
-    plt.close(fig)
-    tmp.replace(path)
+    write_figure(fig, path, dpi=100)
 
 
 def write_reports(out_dir: Path, results: Results, extra: Optional[Dict[str, Any]] = None) -> None:

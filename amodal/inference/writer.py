@@ -28,7 +28,7 @@ import numpy as np
 
 from amodal.errors import OutputWriteError
 from amodal.types import FrameResult
-from amodal.utils.files import atomic_write_json
+from amodal.utils.files import atomic_write_json, write_png
 from amodal.utils.masks import encode_rle
 
 PREDICTIONS_FILE = "predictions.json"
@@ -121,26 +121,6 @@ def instance_id_image(result: FrameResult) -> np.ndarray:
     for k in sorted(range(len(ids)), key=lambda k: -rank.get(ids[k], len(ids))):
         out[np.asarray(result.visible[k], dtype=bool)] = ids[k]
     return out
-
-
-def write_png(path: Path, image: np.ndarray) -> None:
-    """Write a PNG under a temporary name and rename it into place.
-
-    Not fsynced (unlike `atomic_write_bytes`): a run writes many small files per frame, and a
-    crash still never leaves a half-written PNG under its final name.
-    """
-    ok, buf = cv2.imencode(".png", image)
-    if not ok:
-        raise OutputWriteError(f"cannot encode PNG {path}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.write_bytes(buf.tobytes())
-        os.replace(tmp, path)
-    except BaseException:
-        if tmp.exists():  # never leave a half-written file behind
-            tmp.unlink()
-        raise
 
 
 class ResultWriter:

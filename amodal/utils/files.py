@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Optional, Union
 
-from amodal.errors import AmodalError, OutputExistsError
+from amodal.errors import AmodalError, OutputExistsError, OutputWriteError
 
 PathLike = Union[str, Path]
 
@@ -22,21 +22,70 @@ def _umask() -> int:
 
 
 def atomic_write_bytes(path: PathLike, data: bytes) -> None:
-    """Write `data` to a temporary file beside `path`, flush, fsync, then rename over `path`."""
+    """Write `data` to a temporary file beside `path`, flush, fsync, then rename over `path`.
+
+    Raises:
+        OutputWriteError: naming `path` when it cannot be written (disk full, read-only, ...);
+            the previous file, if any, is intact and no temporary file is left.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual permissions
         os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
+    except BaseException as exc:
+        if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise OutputWriteError(f"cannot write {path}: {exc.strerror or exc}") from None
         raise
+
+
+def write_png(path: PathLike, image: Any) -> None:
+    """Write a PNG (image as OpenCV takes it: grey, or BGR channels) under a temporary name and
+    rename it into place; an OutputWriteError naming `path` when it cannot be written.
+
+    Not fsynced (unlike `atomic_write_bytes`): a run writes many small files per frame, and a
+    crash still never leaves a half-written PNG under its final name. Encoded in memory first,
+    so a full disk is one Python error, not a libpng message on the terminal.
+    """
+    import cv2
+
+    path = Path(path)
+    ok, buf = cv2.imencode(".png", image)
+    if not ok:
+        raise OutputWriteError(f"cannot encode PNG {path}")
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(buf.tobytes())
+        os.replace(tmp, path)
+    except BaseException as exc:
+        if tmp.exists():  # never leave a half-written file behind
+            tmp.unlink()
+        if isinstance(exc, OSError):
+            raise OutputWriteError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise
+
+
+def write_figure(fig: Any, path: PathLike, **savefig: Any) -> Path:
+    """Save a matplotlib figure as a PNG with `atomic_write_bytes` (an OutputWriteError naming `path`
+    when it cannot be written), and close it. `savefig`: options of `Figure.savefig` (dpi, ...)."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", **savefig)
+    plt.close(fig)
+    atomic_write_bytes(path, buf.getvalue())
+    return Path(path)
 
 
 def atomic_write_text(path: PathLike, text: str) -> None:

@@ -7,6 +7,7 @@ Layout under the output folder, for the 0-based video index i (video id i + 1):
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
@@ -14,7 +15,8 @@ import cv2
 import numpy as np
 
 from amodal.data.synth.scene import SynthVideo
-from amodal.errors import AmodalError
+from amodal.errors import OutputWriteError
+from amodal.utils.files import write_png
 from amodal.utils.masks import encode_rle, mask_bbox
 
 
@@ -31,11 +33,8 @@ def frame_name(index: int, t: int) -> str:
 def write_frames(frames: np.ndarray, out_dir: Path, index: int) -> None:
     """Write RGB frames (T, H, W, 3) uint8 as PNGs under out_dir/frames/<index>/."""
     folder = Path(out_dir) / "frames" / folder_name(index)
-    folder.mkdir(parents=True, exist_ok=True)
     for t, frame in enumerate(frames):
-        path = folder / f"{t:05d}.png"
-        if not cv2.imwrite(str(path), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)):
-            raise AmodalError(f"cannot write frame {path}")
+        write_png(folder / f"{t:05d}.png", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
 
 
 def write_mp4(frames: np.ndarray, out_dir: Path, index: int, fps: int) -> None:
@@ -47,7 +46,9 @@ def write_mp4(frames: np.ndarray, out_dir: Path, index: int, fps: int) -> None:
     h, w = frames.shape[1:3]
     writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), float(fps), (w, h))
     if not writer.isOpened():
-        raise AmodalError(f"cannot open an mp4 writer for {final} (OpenCV without an mp4v encoder?)")
+        free = shutil.disk_usage(folder).free
+        raise OutputWriteError(f"cannot open an mp4 writer for {final} ({free / 1e6:.1f} MB free there; or OpenCV "
+                               "without an mp4v encoder)")
     try:
         for frame in frames:
             writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
