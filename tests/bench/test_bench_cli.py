@@ -38,12 +38,15 @@ def test_quick_run_writes_report(tmp_path, capsys):
     (["--stages", "decode,warp"], "unknown benchmark stage(s) warp"),
     (["--checkpoint", "/nonexistent/x.pt"], "--checkpoint /nonexistent/x.pt: no such file"),
     (["--threads", "0"], "--threads must be >= 1"),
+    (["--config", "/nonexistent/c.yaml"], "--config /nonexistent/c.yaml: no such file"),
+    (["--stages", ""], "--stages: no stage given"),
+    (["--stages", " , "], "--stages: no stage given"),
 ])
 def test_bad_arguments_exit_2(tmp_path, capsys, args, message):
     assert main(["bench", "--quick", "--out", str(tmp_path / "B.md"), *args]) == 2
     err = capsys.readouterr().err
-    assert message in err and "Traceback" not in err
-    assert not (tmp_path / "B.md").exists()
+    assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not any(tmp_path.iterdir())  # refused before any stage wrote anything
 
 
 @pytest.mark.slow
