@@ -36,13 +36,15 @@ OCCLUDER_PROBABILITY = 0.5  # fraction of object-frames that get a synthetic occ
 def resolve_weights(cfg: "Config") -> Dict[str, float]:
     """Default weights updated by cfg.train.loss_weights; unknown names raise ConfigError.
 
-    Visible-net terms are named `vis_<term>` (as VisibleNet.loss names them) and default to 1.0.
+    Visible-net terms are `amodal.models.visible.LOSS_TERMS` (`vis_fg`, ...) and default to 1.0.
     """
+    from amodal.models.visible import LOSS_TERMS
+
     weights = dict(DEFAULT_LOSS_WEIGHTS)
     for name, value in (cfg.train.loss_weights or {}).items():
-        if name not in weights and not name.startswith(VISIBLE_PREFIX):
-            known = ", ".join(sorted(weights))
-            raise ConfigError(f"train.loss_weights: unknown term '{name}' (known: {known}, vis_<term> for the visible net)")
+        if name not in weights and name not in LOSS_TERMS:
+            known = ", ".join(sorted(weights) + list(LOSS_TERMS))
+            raise ConfigError(f"train.loss_weights: unknown term '{name}' (known: {known})")
         if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
             raise ConfigError(f"train.loss_weights.{name} must be a number >= 0, got {value!r}")
         weights[name] = float(value)

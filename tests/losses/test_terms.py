@@ -48,9 +48,10 @@ def test_weights_resolution():
     cfg.train.loss_weights = {"next_visible": 2, "vis_fg": 0.5}
     w = resolve_weights(cfg)
     assert w["next_visible"] == 2.0 and w["vis_fg"] == 0.5
-    cfg.train.loss_weights = {"nope": 1.0}
-    with pytest.raises(ConfigError, match="nope"):
-        resolve_weights(cfg)
+    for typo in ("nope", "vis_typo"):  # the visible net's names are checked too
+        cfg.train.loss_weights = {typo: 1.0}
+        with pytest.raises(ConfigError, match=f"unknown term '{typo}'"):
+            resolve_weights(cfg)
 
 
 def test_erasers_overlap_and_keep_part_visible():
