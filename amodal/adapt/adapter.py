@@ -182,7 +182,7 @@ def adapt_model(model: nn.Module, cfg: Config, dataset_json: Union[str, Path], d
         AdaptReport. The model ends in eval mode holding the best weights.
 
     Raises:
-        InputError: the videos are too short for a training part and a held-back part.
+        InputError: the videos are too short for a training part and a held-back part, or hold no object.
     """
     from amodal.data.clips import ClipDataset, collate_clips
     from amodal.engine.trainer import GRAD_CLIP, learning_rate
@@ -206,6 +206,9 @@ def adapt_model(model: nn.Module, cfg: Config, dataset_json: Union[str, Path], d
         raise InputError(f"{dataset_json}: adaptation needs a video of at least {2 * span} frames (a training part and "
                          f"a held-back part of {span} frames each, data.clip_length={d.clip_length}); the longest "
                          f"has {longest}")
+    if not any(train_ds.ds.tracks(v.id) for v in train_ds.ds.videos):
+        raise InputError(f"{dataset_json}: no object in the visible masks of any frame: nothing to adapt to (give "
+                         "visible masks with objects, or another detector: moving objects with --detector motion)")
     val_sel = pick_evenly(val_idx, a.max_val_clips)
     view = _trainable_view(model, cfg)
     frozen_start = _frozen_start(view, cfg)

@@ -26,17 +26,25 @@ def _model_config(predictor: Any) -> Any:
     return cfg
 
 
-def check_save_target(save_to: Optional[PathLike], loaded: Optional[PathLike], name: str = "save_to") -> None:
-    """Refuse writing adapted weights over the checkpoint they were loaded from (or onto a folder);
-    `name` is how the error names the target (the argument or the command-line option)."""
+def check_save_target(save_to: Optional[PathLike], loaded: Optional[PathLike], name: str = "save_to",
+                      inputs: Sequence[Any] = ()) -> None:
+    """Refuse writing adapted weights over the checkpoint they were loaded from, over one of the
+    run's `inputs` (the video, its masks, the config: paths, other values are skipped), onto a
+    folder, or under a file; `name` is how the error names the target (argument or option)."""
     if save_to is None:
         return
     target = Path(save_to)
     if target.is_dir():
         raise InputError(f"{name} {target} is a folder; give a checkpoint file name (e.g. adapted.pt)")
+    parent = next((p for p in target.absolute().parents if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise InputError(f"{name} {target}: {parent} is a file, not a folder")
     if loaded is not None and target.resolve() == Path(loaded).resolve():
         raise InputError(f"{name} {target} is the checkpoint the predictor was loaded from; it is never overwritten, "
                          "choose another file")
+    for path in inputs:
+        if isinstance(path, (str, Path)) and Path(path).exists() and target.resolve() == Path(path).resolve():
+            raise InputError(f"{name} {target} is one of the inputs ({path}); it is never overwritten, choose another file")
 
 
 def _working_folder(work_dir: Optional[PathLike]) -> "tempfile.TemporaryDirectory":
@@ -70,7 +78,7 @@ def adapt_predictor(predictor: Any, source: Any, steps: Optional[int] = None, vi
 
     if steps is not None:
         check_int(steps, "steps")
-    check_save_target(save_to, getattr(predictor, "checkpoint_path", None))
+    check_save_target(save_to, getattr(predictor, "checkpoint_path", None), inputs=(source, visible_masks, config))
     extra = [f"train.steps={steps}"] if steps is not None else []
     cfg = finetune_config(_model_config(predictor), config, list(overrides) + extra)
     if isinstance(source, (list, tuple)) and source and isinstance(source[0], (str, Path)):

@@ -75,7 +75,10 @@ def _check(args: argparse.Namespace) -> Path:
     checkpoint = Path(args.checkpoint) if args.checkpoint else Path(DEFAULT_CHECKPOINT)
     if not checkpoint.is_file():
         raise CheckpointError(f"checkpoint not found: {checkpoint}" + ("" if args.checkpoint else " (pass --checkpoint CKPT)"))
-    check_save_target(args.save_checkpoint, checkpoint, "--save-checkpoint")
+    check_save_target(args.save_checkpoint, checkpoint, "--save-checkpoint",
+                      inputs=(args.video, args.visible_masks, args.config))
+    if args.detector is not None and args.visible_masks is not None:
+        raise InputError("--detector makes the visible masks: give it or --visible-masks, not both")
     out = Path(args.out)
     refuse_inputs_inside(out, [args.video, args.visible_masks, str(checkpoint), args.config], "--out")
     if args.save_checkpoint and out.resolve() in Path(args.save_checkpoint).resolve().parents:

@@ -27,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--overwrite", action="store_true", help="empty an existing run folder first")
     parser.add_argument("--stop-after", type=int, default=None, metavar="STEP",
                         help="stop with a checkpoint at this step (resume later with --resume)")
-    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available; with --data: cpu)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--data", default=None, metavar="MY_VIDEOS",
                         help="fine-tune on your own videos: a folder of videos (or frame folders), one video, or a "

@@ -168,6 +168,9 @@ def rle_size(rle: RLE) -> tuple:
     return int(rle["size"][0]), int(rle["size"][1])
 
 
+AREA_CHUNK = 255  # most RLEs pycocotools.mask.area takes at once
+
+
 def boxes_and_areas(rles: Sequence[Optional[RLE]]) -> tuple:
     """COCO boxes [x, y, w, h] (None when null or empty) and areas (None when null) of RLEs."""
     present = [i for i, r in enumerate(rles) if r is not None]
@@ -177,7 +180,8 @@ def boxes_and_areas(rles: Sequence[Optional[RLE]]) -> tuple:
         return boxes, areas
     coco = [{"size": rles[i]["size"], "counts": rles[i]["counts"].encode("ascii")} for i in present]
     bb = mask_utils.toBbox(coco)
-    ar = mask_utils.area(coco)
+    # pycocotools' area() of a list of 256 or more overflows (its count is a uint8 under numpy 2): in chunks
+    ar = np.concatenate([np.atleast_1d(mask_utils.area(coco[k:k + AREA_CHUNK])) for k in range(0, len(coco), AREA_CHUNK)])
     for k, i in enumerate(present):
         areas[i] = float(ar[k])
         boxes[i] = [float(v) for v in bb[k]] if ar[k] > 0 else None

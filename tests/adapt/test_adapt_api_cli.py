@@ -119,18 +119,26 @@ def test_cli_adapt_on_objects_from_motion(clip, tmp_path, capsys):
     (["--save-checkpoint", "{ckpt}"], "--save-checkpoint {ckpt} is the checkpoint the predictor was loaded from"),
     (["--set", "model.completion.width=4"], "taken from the checkpoint"),
     (["--max-side", "8"], "--max-side must be an integer >= 16"),
+    (["--save-checkpoint", "{video}"], "--save-checkpoint {video} is one of the inputs"),
+    (["--save-checkpoint", "{ckpt}/x.pt"], "is a file, not a folder"),
+    (["--detector", "motion"], "give it or --visible-masks, not both"),
     (["--checkpoint", "missing.pt"], "checkpoint not found"),
     (["--threads", "0"], "--threads must be an integer >= 1"),
 ])
 def test_cli_adapt_errors_exit_2_with_one_line(clip, tmp_path, capsys, extra, message):
     ckpt, video, masks, _, _ = clip
-    extra = [e.replace("{ckpt}", str(ckpt)) for e in extra]
+    fill = {"{ckpt}": str(ckpt), "{video}": str(video), "{masks}": str(masks)}
+    for key, value in fill.items():
+        extra = [e.replace(key, value) for e in extra]
+        message = message.replace(key, value)
+    digests = {p: _digest(p) for p in (ckpt, video) if p.is_file()}
     argv = ["adapt", str(video), "--out", str(tmp_path / "o"), "--visible-masks", str(masks)]
     if "--checkpoint" not in extra:
         argv += ["--checkpoint", str(ckpt)]
     rc = main(argv + extra)
     err = capsys.readouterr().err.strip()
-    assert rc == 2 and len(err.splitlines()) == 1 and message.replace("{ckpt}", str(ckpt)) in err, err
+    assert rc == 2 and len(err.splitlines()) == 1 and message in err, err
+    assert all(_digest(p) == d for p, d in digests.items())  # the inputs are untouched
 
 
 def test_cli_adapt_refuses_live_missing_and_existing(clip, tmp_path, capsys):
@@ -148,12 +156,23 @@ def test_cli_adapt_refuses_live_missing_and_existing(clip, tmp_path, capsys):
 
 def test_adapt_end_to_end_with_own_visible_net_after_inference(clip):
     """A model whose visible net has already run (it keeps inference caches) can be adapted and reset."""
-    _, _, _, frames, _ = clip
+    from amodal.models.instances import Instance
+
+    _, _, _, frames, masks = clip
     cfg = load_config(REPO / "configs" / "tiny.yaml", ["model.visible.enabled=true", "model.visible.width=4",
                                                        "model.visible.input_height=48", "model.visible.input_width=64",
                                                        "model.visible.center_threshold=0.0"])
     torch.manual_seed(0)
-    p = AmodalPredictor(build_model(cfg), config=cfg)
+    model = build_model(cfg)
+    real = model.visible.predict_instances
+    index = {f.tobytes(): t for t, f in enumerate(frames)}
+
+    def found(image, max_objects=16, previous=None):  # the net runs (filling its caches); its finds are the truth's
+        real(image, max_objects, previous)
+        return [Instance(m, 0.9) for _, m in sorted(masks[index[image.tobytes()]].items())]
+
+    model.visible.predict_instances = found
+    p = AmodalPredictor(model, config=cfg)
     before = [r.object_ids for r in p.predict_video(frames)]
     rep = p.adapt(frames, steps=2, overrides=FAST)
     assert rep.train_clips > 0
@@ -184,3 +203,11 @@ def test_cli_adapt_names_the_folder_it_cannot_work_in(clip, tmp_path, capsys, mo
     err = capsys.readouterr().err.strip()
     assert rc == 2 and len(err.splitlines()) == 1, err
     assert f"working folder for the pseudo-labels in {tmp_path}: Permission denied" in err and "x1y2" not in err
+
+
+def test_adapt_refuses_a_video_without_any_object(clip):
+    """Empty masks everywhere (or a detector that finds nothing) once ran a silent 0.0 -> 0.0 'adaptation'."""
+    ckpt, _, _, frames, _ = clip
+    p = AmodalPredictor.from_checkpoint(ckpt)
+    with pytest.raises(InputError, match="no object in the visible masks of any frame"):
+        p.adapt(frames, steps=2, visible_masks=[{} for _ in frames], overrides=FAST)

@@ -371,3 +371,20 @@ def test_batch_rle_check_agrees_with_single_check(h, w, data):
     for s in strings:  # and pycocotools decodes every string the check accepts
         if _single_ok(s, h * w):
             assert decode_rle({"size": [h, w], "counts": s}).shape == (h, w)
+
+
+def test_a_track_longer_than_255_frames_gets_its_boxes_and_areas():
+    """pycocotools.mask.area fails on lists of 256+ RLEs (uint8 count): a 400-frame track once crashed loading."""
+    import numpy as np
+
+    from amodal.data.native_masks import boxes_and_areas
+    from amodal.utils.masks import encode_rle
+
+    rles = []
+    for t in range(400):
+        m = np.zeros((8, 10), bool)
+        m[1:3, : 1 + t % 9] = True
+        rles.append(encode_rle(m) if t % 50 else None)
+    boxes, areas = boxes_and_areas(rles)
+    assert len(areas) == 400 and areas[0] is None and boxes[0] is None
+    assert areas[399] == 2 * (1 + 399 % 9) and boxes[399] == [0.0, 1.0, float(1 + 399 % 9), 2.0]
