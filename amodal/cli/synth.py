@@ -12,6 +12,8 @@ from typing import Tuple
 
 HELP = "generate synthetic amodal videos (frames, mp4, exact visible + amodal masks)"
 DEFAULT_VIDEOS = 10
+
+
 def parse_size(text: str) -> Tuple[int, int]:
     """'320x240' -> (320, 240); raises ConfigError otherwise."""
     from amodal.data.synth.config import MAX_SIDE, MIN_SIDE

@@ -21,8 +21,9 @@ def _umask() -> int:
     return mask
 
 
-def atomic_write_bytes(path: PathLike, data: bytes) -> None:
-    """Write `data` to a temporary file beside `path`, flush, fsync, then rename over `path`.
+def atomic_write_bytes(path: PathLike, data: bytes, fsync: bool = True) -> None:
+    """Write `data` to a temporary file beside `path`, flush, fsync (unless `fsync` is False), then
+    rename over `path`.
 
     Raises:
         OutputWriteError: naming `path` when it cannot be written (disk full, read-only, ...);
@@ -36,7 +37,8 @@ def atomic_write_bytes(path: PathLike, data: bytes) -> None:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
-            os.fsync(fh.fileno())
+            if fsync:
+                os.fsync(fh.fileno())
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual permissions
         os.replace(tmp, path)
     except BaseException as exc:
@@ -48,8 +50,8 @@ def atomic_write_bytes(path: PathLike, data: bytes) -> None:
 
 
 def write_png(path: PathLike, image: Any) -> None:
-    """Write a PNG (image as OpenCV takes it: grey, or BGR channels) under a temporary name and
-    rename it into place; an OutputWriteError naming `path` when it cannot be written.
+    """Write a PNG (image as OpenCV takes it: grey, or BGR channels) with `atomic_write_bytes`: under
+    a temporary name renamed into place; an OutputWriteError naming `path` when it cannot be written.
 
     Not fsynced (unlike `atomic_write_bytes`): a run writes many small files per frame, and a
     crash still never leaves a half-written PNG under its final name. Encoded in memory first,
@@ -57,21 +59,10 @@ def write_png(path: PathLike, image: Any) -> None:
     """
     import cv2
 
-    path = Path(path)
     ok, buf = cv2.imencode(".png", image)
     if not ok:
         raise OutputWriteError(f"cannot encode PNG {path}")
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_bytes(buf.tobytes())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        if tmp.exists():  # never leave a half-written file behind
-            tmp.unlink()
-        if isinstance(exc, OSError):
-            raise OutputWriteError(f"cannot write {path}: {exc.strerror or exc}") from None
-        raise
+    atomic_write_bytes(path, buf.tobytes(), fsync=False)
 
 
 def write_figure(fig: Any, path: PathLike, **savefig: Any) -> Path:

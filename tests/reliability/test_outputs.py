@@ -178,17 +178,26 @@ def test_writer_thread_failure_stops_the_run_without_partial_files(tmp_path, mon
 
 
 def test_png_write_failure_leaves_no_temp_file(tmp_path, monkeypatch):
-    from pathlib import Path as P
-
+    import amodal.utils.files as files
     from amodal.inference.writer import write_png
 
-    real = P.write_bytes
+    real = os.fdopen
 
-    def half_write(self, data):
-        real(self, data[: len(data) // 2])
-        raise OSError(28, "No space left on device")
+    class HalfWrite:  # the disk fills up halfway through the PNG
+        def __init__(self, fh):
+            self.fh = fh
 
-    monkeypatch.setattr(P, "write_bytes", half_write)
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.fh.close()
+
+        def write(self, data):
+            self.fh.write(data[: len(data) // 2])
+            raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(files.os, "fdopen", lambda fd, mode: HalfWrite(real(fd, mode)))
     with pytest.raises(OutputWriteError, match=r"cannot write .*00000.png: No space left"):
         write_png(tmp_path / "m" / "00000.png", np.zeros((H, W), np.uint8))
     monkeypatch.undo()
